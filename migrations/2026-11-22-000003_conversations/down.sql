@@ -1,0 +1,4 @@
+DROP TABLE messages;
+DROP TABLE chats;
+DROP TABLE ai_agents;
+DROP TABLE channels;

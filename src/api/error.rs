@@ -1,0 +1,282 @@
+//! The one error type of the HTTP edge. Every lower layer's error converts into it exactly once,
+//! here, and it renders as `{"error": {"code", "message", "details"}}` with a stable snake_case
+//! code clients can branch on.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::fmt;
+use utoipa::ToSchema;
+
+use crate::auth::AuthError;
+use crate::db::pagination::PageParamsError;
+
+/// An error answer of the API.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// Human-readable explanation; never contains secrets or internals.
+    pub message: String,
+    /// Structured extras (per-field validation errors, the missing scope, ...).
+    pub details: Option<Value>,
+}
+
+/// The JSON body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorResponse {
+    /// The error.
+    pub error: ErrorBody,
+}
+
+/// Inside `ErrorResponse`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable snake_case code, e.g. `validation_failed`, `not_found`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// Structured extras, e.g. `{"fields": {"email": ["must be an email address"]}}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+/// Result type of handlers.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// An error with a status, a code and a message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// Adds structured details.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// 400: the request could not be understood.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 404 for a resource of the caller's organisation that does not exist (or is another tenant's).
+    pub fn not_found(resource: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{resource} not found"),
+        )
+        .with_details(json!({ "resource": resource }))
+    }
+
+    /// 409: the request conflicts with the current state.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// 422 with one field's problem.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!("{field}: {message}"),
+        )
+        .with_details(json!({ "fields": { field: [message] } }))
+    }
+
+    /// 500: logged here, once, with the cause; the client sees no internals.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal server error",
+        )
+    }
+
+    /// 503: a dependency is down or saturated; the client may retry.
+    pub fn unavailable(cause: impl fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "dependency unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "a dependency is unavailable; retry later",
+        )
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            builder.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        builder.json(ErrorResponse {
+            error: ErrorBody {
+                code: self.code.to_owned(),
+                message: self.message.clone(),
+                details: self.details.clone(),
+            },
+        })
+    }
+}
+
+impl From<DieselError> for ApiError {
+    fn from(error: DieselError) -> Self {
+        match error {
+            DieselError::NotFound => Self::not_found("resource"),
+            DieselError::DatabaseError(kind, info) => {
+                let constraint = info.constraint_name().unwrap_or_default().to_owned();
+                match kind {
+                    DatabaseErrorKind::UniqueViolation => Self::conflict(
+                        "already_exists",
+                        "a record with the same unique value already exists",
+                    )
+                    .with_details(json!({ "constraint": constraint })),
+                    DatabaseErrorKind::ForeignKeyViolation => {
+                        let field = referenced_field(&constraint);
+                        Self::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "invalid_reference",
+                            format!("{field} does not name a record of this organisation, or it is still in use"),
+                        )
+                        .with_details(json!({ "field": field, "constraint": constraint }))
+                    }
+                    DatabaseErrorKind::CheckViolation => Self::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "validation_failed",
+                        format!("a value is outside what is allowed ({constraint})"),
+                    )
+                    .with_details(json!({ "constraint": constraint })),
+                    DatabaseErrorKind::SerializationFailure => Self::conflict(
+                        "concurrent_update",
+                        "the record was changed concurrently; retry",
+                    ),
+                    _ => Self::internal(info.message()),
+                }
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+/// `deals_contact_fk` → `contact_id`: the field a client sent that broke a foreign key.
+fn referenced_field(constraint: &str) -> String {
+    constraint
+        .strip_suffix("_fk")
+        .and_then(|rest| rest.rsplit_once('_'))
+        .map(|(_, field)| format!("{field}_id"))
+        .unwrap_or_else(|| "reference".to_owned())
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        Self::unavailable(format!("database pool: {error}"))
+    }
+}
+
+impl From<redis::RedisError> for ApiError {
+    fn from(error: redis::RedisError) -> Self {
+        Self::unavailable(format!("redis: {error}"))
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Forbidden { needed } => Self::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("this action needs the {needed} permission"),
+            )
+            .with_details(json!({ "required_scope": needed.as_str() })),
+            AuthError::Database(e) => e.into(),
+            AuthError::Pool(e) => e.into(),
+            AuthError::Internal(e) => Self::internal(e),
+            other => Self::new(StatusCode::UNAUTHORIZED, other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<PageParamsError> for ApiError {
+    fn from(error: PageParamsError) -> Self {
+        let field = match error {
+            PageParamsError::Limit(_) => "limit",
+            PageParamsError::Cursor(_) => "cursor",
+        };
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query", error.to_string())
+            .with_details(json!({ "parameter": field }))
+    }
+}
+
+impl From<validator::ValidationErrors> for ApiError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        let mut fields = serde_json::Map::new();
+        for (field, problems) in errors.field_errors() {
+            let messages: Vec<Value> = problems
+                .iter()
+                .map(|p| {
+                    Value::String(
+                        p.message
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_else(|| p.code.to_string()),
+                    )
+                })
+                .collect();
+            fields.insert(field.to_string(), Value::Array(messages));
+        }
+        let names: Vec<&String> = fields.keys().collect();
+        let message = format!(
+            "invalid fields: {}",
+            names
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            message,
+        )
+        .with_details(json!({ "fields": fields }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::referenced_field;
+
+    #[test]
+    fn foreign_key_names_map_to_fields() {
+        assert_eq!(referenced_field("deals_contact_fk"), "contact_id");
+        assert_eq!(
+            referenced_field("campaign_steps_template_fk"),
+            "template_id"
+        );
+        assert_eq!(referenced_field("weird"), "reference");
+    }
+}

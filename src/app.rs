@@ -1,0 +1,72 @@
+//! Assembles the HTTP server from an `AppContext`: middleware, extractor settings, routes, the
+//! JSON 404, and graceful shutdown (actix drains in-flight requests on SIGTERM).
+
+use actix_web::dev::Server;
+use actix_web::http::StatusCode;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use crate::api;
+use crate::api::error::ApiError;
+use crate::context::AppContext;
+
+/// A bound, not yet awaited server, with the address it listens on (port 0 picks a free one).
+pub struct RunningServer {
+    /// Await to serve until shutdown.
+    pub server: Server,
+    /// The bound address.
+    pub addr: std::net::SocketAddr,
+}
+
+/// Binds the listener and builds the server.
+pub fn build_server(ctx: AppContext, listener: TcpListener) -> anyhow::Result<RunningServer> {
+    let addr = listener.local_addr()?;
+    let config = ctx.config().server.clone();
+    let data = web::Data::new(ctx);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(api::extract::path_config())
+            .app_data(api::extract::query_config())
+            .app_data(api::extract::json_config(api::extract::JSON_LIMIT_BYTES))
+            .configure(api::configure)
+            .default_service(web::to(not_found))
+            .wrap(from_fn(api::request_id::trace_requests))
+    })
+    .shutdown_timeout(config.shutdown_timeout_secs)
+    .client_request_timeout(Duration::from_secs(30))
+    .listen(listener)?;
+    if config.workers > 0 {
+        server = server.workers(config.workers);
+    }
+    Ok(RunningServer {
+        server: server.run(),
+        addr,
+    })
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        "no such route",
+    ))
+}
+
+/// `switchboard serve`: connect, bind, serve until SIGTERM/SIGINT.
+pub async fn serve(ctx: AppContext) -> anyhow::Result<()> {
+    let bind = ctx.config().server.bind.clone();
+    let listener =
+        TcpListener::bind(&bind).map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+    let running = build_server(ctx, listener)?;
+    tracing::info!(addr = %running.addr, "switchboard listening");
+    println!(
+        "Switchboard is serving on http://{}  (API docs: http://{}/api/docs/)",
+        running.addr, running.addr
+    );
+    running.server.await?;
+    tracing::info!("switchboard stopped");
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! Channel edges (Telegram, email, the web inbox). For now: the channel settings of
+//! `channels/*.toml` and the API, validated the same way. Secrets are never values here, only
+//! the names of environment variables holding them.
+
+pub mod settings;
+
+pub use settings::{ChannelDefinition, load_dir, validate_settings};

@@ -1,0 +1,85 @@
+//! `AppContext`: the one cloneable bundle of shared handles (config, database pool, Redis, token
+//! signer, metrics) that handlers, actors and tests receive. Built once at start-up.
+
+use redis::aio::ConnectionManager;
+use std::sync::Arc;
+
+use crate::auth::tokens::TokenSigner;
+use crate::config::Config;
+use crate::db::{DbPool, build_pool};
+use crate::telemetry::Metrics;
+
+/// Shared handles; cloning is cheap (everything inside is reference counted).
+#[derive(Clone)]
+pub struct AppContext {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    db: DbPool,
+    redis: ConnectionManager,
+    tokens: TokenSigner,
+    metrics: Metrics,
+}
+
+impl AppContext {
+    /// Connects to Redis (eagerly, so a wrong `REDIS_URL` fails at start-up) and builds the pool.
+    pub async fn connect(config: Config) -> anyhow::Result<Self> {
+        config.require_runtime()?;
+        let db = build_pool(&config.database)?;
+        let client = redis::Client::open(config.redis.url.expose().as_str())
+            .map_err(|e| anyhow::anyhow!("REDIS_URL is not a valid Redis URL: {e}"))?;
+        let redis = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            ConnectionManager::new(client),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("Redis at REDIS_URL did not answer within 5s"))?
+        .map_err(|e| anyhow::anyhow!("cannot connect to Redis at REDIS_URL: {e}"))?;
+        let tokens = TokenSigner::new(
+            config.auth.jwt_secret.expose(),
+            config.auth.access_token_ttl_secs,
+        );
+        let metrics = Metrics::install();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                db,
+                redis,
+                tokens,
+                metrics,
+            }),
+        })
+    }
+
+    /// The configuration this process started with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The PostgreSQL pool.
+    pub fn db(&self) -> &DbPool {
+        &self.inner.db
+    }
+
+    /// A Redis handle (multiplexed and auto-reconnecting; clone per use).
+    pub fn redis(&self) -> ConnectionManager {
+        self.inner.redis.clone()
+    }
+
+    /// Prefixes a Redis key with this deployment's namespace.
+    pub fn redis_key(&self, key: &str) -> String {
+        format!("{}{key}", self.inner.config.redis.key_prefix)
+    }
+
+    /// Signs and verifies access tokens.
+    pub fn tokens(&self) -> &TokenSigner {
+        &self.inner.tokens
+    }
+
+    /// The Prometheus registry handle.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+}

@@ -1,0 +1,35 @@
+//! PostgreSQL access: one pool type with explicit timeouts, embedded migrations, and one model
+//! file per table under `models/`. Model functions take `&mut AsyncPgConnection` so callers can
+//! compose them inside one transaction.
+
+pub mod migrate;
+pub mod models;
+pub mod pagination;
+pub mod schema;
+
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use std::time::Duration;
+
+use crate::config::DatabaseConfig;
+
+/// The connection pool every request and actor draws from.
+pub type DbPool = Pool<AsyncPgConnection>;
+
+/// A connection checked out of the pool; returned when dropped.
+pub type DbConn = Object<AsyncPgConnection>;
+
+/// Builds the pool; connections are opened lazily, so this does not touch the network.
+pub fn build_pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.expose().as_str());
+    let pool = Pool::builder(manager)
+        .max_size(config.pool_size)
+        .wait_timeout(Some(config.pool_timeout()))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .recycle_timeout(Some(Duration::from_secs(5)))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()?;
+    Ok(pool)
+}
