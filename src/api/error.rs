@@ -133,6 +133,14 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             builder.insert_header(("WWW-Authenticate", "Bearer"));
         }
+        if let Some(secs) = self
+            .details
+            .as_ref()
+            .and_then(|d| d.get("retry_after_secs"))
+            .and_then(|v| v.as_u64())
+        {
+            builder.insert_header(("Retry-After", secs.to_string()));
+        }
         builder.json(ErrorResponse {
             error: ErrorBody {
                 code: self.code.to_owned(),

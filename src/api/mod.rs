@@ -2,14 +2,29 @@
 //! resource, one file per action. Handlers are thin: extract, check scope, call a model
 //! function inside a transaction with its audit entry, answer typed JSON.
 
+pub mod agents;
+pub mod api_keys;
 pub mod audit;
+pub mod audit_logs;
 pub mod auth;
+pub mod campaigns;
+pub mod channels;
+pub mod chats;
+pub mod companies;
+pub mod contacts;
+pub mod deals;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
+pub mod members;
 pub mod openapi;
+pub mod pipelines;
 pub mod request_id;
+pub mod templates;
+pub mod webhooks;
 
+use actix_web::middleware::from_fn;
 use actix_web::web;
 
 /// Mounts every route; the app (and the test harness) call this once.
@@ -22,9 +37,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .app_data(extract::json_config(extract::JSON_LIMIT_BYTES))
+            .wrap(from_fn(idempotency::idempotency))
             .service(auth::log_in)
             .service(auth::refresh_session)
             .service(auth::log_out)
-            .service(auth::get_me),
+            .service(auth::get_me)
+            .configure(members::routes)
+            .configure(api_keys::routes)
+            .configure(audit_logs::routes)
+            .configure(contacts::routes)
+            .configure(companies::routes)
+            .configure(pipelines::routes)
+            .configure(deals::routes)
+            .configure(channels::routes)
+            .configure(chats::routes)
+            .configure(agents::routes)
+            .configure(templates::routes)
+            .configure(campaigns::routes)
+            .configure(webhooks::routes),
     );
 }

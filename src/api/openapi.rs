@@ -44,13 +44,36 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The whole document: the core above merged with every resource's own.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    for part in [
+        super::members::MembersApi::openapi(),
+        super::api_keys::ApiKeysApi::openapi(),
+        super::audit_logs::AuditLogsApi::openapi(),
+        super::contacts::ContactsApi::openapi(),
+        super::companies::CompaniesApi::openapi(),
+        super::pipelines::PipelinesApi::openapi(),
+        super::deals::DealsApi::openapi(),
+        super::channels::ChannelsApi::openapi(),
+        super::chats::ChatsApi::openapi(),
+        super::agents::AgentsApi::openapi(),
+        super::templates::TemplatesApi::openapi(),
+        super::campaigns::CampaignsApi::openapi(),
+        super::webhooks::WebhooksApi::openapi(),
+    ] {
+        doc.merge(part);
+    }
+    doc
+}
+
 /// The document itself.
 #[get("/api/v1/openapi.json")]
 pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok().json(document())
 }
 
 /// Swagger UI at `/api/docs/`, reading the document above.
 pub fn configure_docs(cfg: &mut web::ServiceConfig) {
-    cfg.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/v1/openapi.json", ApiDoc::openapi()));
+    cfg.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/v1/openapi.json", document()));
 }

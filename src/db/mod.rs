@@ -33,3 +33,19 @@ pub fn build_pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
         .build()?;
     Ok(pool)
 }
+
+/// An update whose form set no column is a no-op, not an error: returns the row as it was.
+/// (Diesel refuses to build `UPDATE ... SET` with nothing to set.)
+pub fn or_unchanged<T: Clone>(
+    result: diesel::QueryResult<T>,
+    before: &T,
+) -> diesel::QueryResult<T> {
+    match result {
+        Err(diesel::result::Error::QueryBuilderError(e))
+            if e.is::<diesel::result::EmptyChangeset>() =>
+        {
+            Ok(before.clone())
+        }
+        other => other,
+    }
+}

@@ -37,6 +37,12 @@ macro_rules! id_newtype {
             }
         }
 
+        impl From<$name> for Uuid {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
         impl From<Uuid> for $name {
             fn from(value: Uuid) -> Self {
                 Self(value)

@@ -3,6 +3,8 @@
 
 pub mod api_key;
 pub mod audit_log;
+pub mod contact;
+pub mod idempotency_key;
 pub mod member;
 pub mod organization;
 pub mod refresh_token;
@@ -10,6 +12,8 @@ pub mod user;
 
 pub use api_key::*;
 pub use audit_log::*;
+pub use contact::*;
+pub use idempotency_key::*;
 pub use member::*;
 pub use organization::*;
 pub use refresh_token::*;

@@ -1,0 +1,12 @@
+//! `/api/v1/api_keys` (to be filled in).
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+/// Routes of this resource.
+pub fn routes(_cfg: &mut web::ServiceConfig) {}
+
+/// OpenAPI of this resource.
+#[derive(OpenApi)]
+#[openapi()]
+pub struct ApiKeysApi;
