@@ -155,4 +155,22 @@ impl ApiKey {
     pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
     }
+
+    /// Sets when the key stops working.
+    pub async fn set_expiry(
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        id: ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::update(
+            api_keys::table
+                .filter(api_keys::organization_id.eq(org))
+                .filter(api_keys::id.eq(id)),
+        )
+        .set(api_keys::expires_at.eq(Some(at)))
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
+    }
 }

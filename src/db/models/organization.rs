@@ -73,4 +73,16 @@ impl Organization {
             .first(conn)
             .await
     }
+
+    /// Locks the organisation row until the transaction ends, serialising changes that must see
+    /// each other (e.g. two admins demoting the last two owners at once).
+    pub async fn lock(conn: &mut AsyncPgConnection, id: OrganizationId) -> QueryResult<()> {
+        organizations::table
+            .find(id)
+            .select(organizations::id)
+            .for_update()
+            .first::<OrganizationId>(conn)
+            .await
+            .map(|_| ())
+    }
 }
