@@ -130,27 +130,19 @@ pub async fn run(config: &Config) -> CheckReport {
 }
 
 fn check_files(config: &Config, report: &mut CheckReport) {
-    let prompts = match PromptRegistry::load(&config.paths.prompts_dir) {
-        Ok(registry) => {
-            report.push(
-                Severity::Ok,
-                "prompts",
-                format!(
-                    "{} template(s): {}",
-                    registry.names().len(),
-                    registry.names().join(", ")
-                ),
-            );
-            Some(registry)
-        }
-        Err(problems) => {
-            for p in problems {
-                report.push(Severity::Error, "prompts", p.to_string());
-            }
-            None
-        }
-    };
-    let (loaded, problems) = agents::load_dir(&config.paths.agents_dir, prompts.as_ref());
+    let (prompts, problems) = PromptRegistry::load_lenient(&config.paths.prompts_dir);
+    for p in &problems {
+        report.push(Severity::Error, "prompts", p.to_string());
+    }
+    if problems.is_empty() {
+        let names = prompts.names();
+        report.push(
+            Severity::Ok,
+            "prompts",
+            format!("{} template(s): {}", names.len(), names.join(", ")),
+        );
+    }
+    let (loaded, problems) = agents::load_dir(&config.paths.agents_dir, Some(&prompts));
     for p in &problems {
         report.push(Severity::Error, "agents", p.to_string());
     }
@@ -168,9 +160,9 @@ fn check_files(config: &Config, report: &mut CheckReport) {
     }
     for channel in &loaded {
         let missing = channels::settings::missing_secret_env(&channel.definition);
-        if !missing.is_empty() {
+        if channel.definition.active && !missing.is_empty() {
             report.push(
-                Severity::Warning,
+                Severity::Error,
                 "channels",
                 format!(
                     "{}: environment variable(s) not set: {}",

@@ -2,6 +2,8 @@
 //! an empty string), no HTML escaping (prompts are not HTML), and no helpers that touch the
 //! file system. `prompts/*.hbs` are registered once at start-up and validated by `check`.
 
+pub mod context;
+
 use handlebars::{Handlebars, RenderErrorReason, TemplateError};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -9,6 +11,9 @@ use std::path::{Path, PathBuf};
 /// The shipped prompt templates, by name (file stem).
 pub struct PromptRegistry {
     handlebars: Handlebars<'static>,
+    /// Names that compiled; kept here because a failed registration can leave the engine's
+    /// own table inconsistent.
+    names: std::collections::BTreeSet<String>,
 }
 
 /// A template problem, located as precisely as Handlebars allows.
@@ -89,22 +94,47 @@ pub fn render_inline<T: Serialize>(source: &str, context: &T) -> Result<String, 
 }
 
 impl PromptRegistry {
-    /// Registers every `*.hbs` in `dir`; returns every problem found, not just the first.
+    /// Registers every `*.hbs` in `dir`; fails with every problem found, not just the first.
     pub fn load(dir: &Path) -> Result<Self, Vec<TemplateProblem>> {
+        let (registry, problems) = Self::load_lenient(dir);
+        if problems.is_empty() {
+            Ok(registry)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Registers the templates that compile and returns the problems of the others, so `check`
+    /// can go on validating what refers to the good ones.
+    pub fn load_lenient(dir: &Path) -> (Self, Vec<TemplateProblem>) {
         let mut handlebars = engine();
+        let mut names = std::collections::BTreeSet::new();
         let mut problems = Vec::new();
-        for path in hbs_files(dir).map_err(|e| vec![e])? {
+        let files = match hbs_files(dir) {
+            Ok(files) => files,
+            Err(problem) => {
+                return (
+                    Self {
+                        handlebars,
+                        names: Default::default(),
+                    },
+                    vec![problem],
+                );
+            }
+        };
+        for path in files {
             let name = path
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .unwrap_or_default()
                 .to_owned();
             match std::fs::read_to_string(&path) {
-                Ok(source) => {
-                    if let Err(e) = handlebars.register_template_string(&name, source) {
-                        problems.push(describe(&e, Some(&path)));
+                Ok(source) => match handlebars.register_template_string(&name, source) {
+                    Ok(()) => {
+                        names.insert(name);
                     }
-                }
+                    Err(e) => problems.push(describe(&e, Some(&path))),
+                },
                 Err(e) => problems.push(TemplateProblem {
                     location: path.display().to_string(),
                     message: format!("cannot read: {e}"),
@@ -113,23 +143,17 @@ impl PromptRegistry {
                 }),
             }
         }
-        if problems.is_empty() {
-            Ok(Self { handlebars })
-        } else {
-            Err(problems)
-        }
+        (Self { handlebars, names }, problems)
     }
 
     /// Whether a template of this name is registered.
     pub fn contains(&self, name: &str) -> bool {
-        self.handlebars.has_template(name)
+        self.names.contains(name)
     }
 
     /// Names of the registered templates.
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.handlebars.get_templates().keys().cloned().collect();
-        names.sort();
-        names
+        self.names.iter().cloned().collect()
     }
 
     /// Renders a registered template strictly.

@@ -39,7 +39,6 @@ pub async fn update_member(
     let view = conn
         .transaction::<_, ApiError, _>(async |conn| {
             Organization::lock(conn, caller.organization_id).await?;
-            Organization::lock(conn, caller.organization_id).await?;
             let before = Member::find_view(conn, caller.organization_id, id)
                 .await
                 .map_err(not_found)?;
