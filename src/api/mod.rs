@@ -42,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(auth::refresh_session)
             .service(auth::log_out)
             .service(auth::get_me)
+            .service(auth::update_me)
             .configure(members::routes)
             .configure(api_keys::routes)
             .configure(audit_logs::routes)

@@ -15,7 +15,7 @@ use super::{auth, error, health};
     modifiers(&BearerAuth),
     paths(
         health::live, health::ready,
-        auth::log_in, auth::refresh_session, auth::log_out, auth::get_me,
+        auth::log_in, auth::refresh_session, auth::log_out, auth::get_me, auth::update_me,
     ),
     components(schemas(error::ErrorResponse, error::ErrorBody)),
     tags(

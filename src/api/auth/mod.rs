@@ -5,9 +5,11 @@ mod logout;
 mod me;
 mod refresh;
 mod session;
+mod update_me;
 
 pub use login::*;
 pub use logout::*;
 pub use me::*;
 pub use refresh::*;
+pub use update_me::*;
 pub use session::SessionResponse;
