@@ -1,12 +1,47 @@
-//! `/api/v1/chats` (to be filled in).
+//! `/api/v1/chats`: conversations, their workflow (status, assignment, autonomy, read state)
+//! and, under `/chats/{id}/messages`, their messages. Reading needs `read`; every change,
+//! including sending a message, needs `write`.
+
+mod assign;
+mod create;
+mod form;
+mod get;
+mod list;
+mod messages;
+mod read;
+mod update;
+
+pub use assign::*;
+pub use create::*;
+pub use form::*;
+pub use get::*;
+pub use list::*;
+pub use messages::*;
+pub use read::*;
+pub use update::*;
 
 use actix_web::web;
 use utoipa::OpenApi;
 
 /// Routes of this resource.
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_chats)
+        .service(create_chat)
+        .service(get_chat)
+        .service(update_chat)
+        .service(assign_chat)
+        .service(mark_chat_read)
+        .service(list_messages)
+        .service(send_message);
+}
 
 /// OpenAPI of this resource.
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(list_chats, create_chat, get_chat, update_chat, assign_chat, mark_chat_read,
+          list_messages, send_message),
+    components(schemas(crate::db::models::Chat, crate::db::models::Message, CreateChat,
+                       UpdateChat, AssignChat, SendMessage, Assignee)),
+    tags((name = "chats", description = "Conversations with contacts, and their messages"))
+)]
 pub struct ChatsApi;

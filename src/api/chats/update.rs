@@ -1,0 +1,47 @@
+//! `PATCH /api/v1/chats/{id}`: the chat's workflow state (status, snooze, autonomy, subject).
+
+use actix_web::{HttpResponse, patch, web};
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+
+use super::form::UpdateChat;
+use super::get::not_found;
+use crate::api::audit;
+use crate::api::error::{ApiError, ApiResult, ErrorResponse};
+use crate::auth::Caller;
+use crate::context::AppContext;
+use crate::db::models::Chat;
+use crate::db::or_unchanged;
+use crate::domain::{ChatId, Scope};
+
+/// Changes a chat's status, autonomy or subject. `snoozed` needs a future `snoozed_until`.
+#[utoipa::path(patch, path = "/api/v1/chats/{id}", tag = "chats", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)), request_body = UpdateChat,
+    responses((status = 200, body = Chat), (status = 404, body = ErrorResponse),
+              (status = 422, body = ErrorResponse)))]
+#[patch("/chats/{id}")]
+pub async fn update_chat(
+    ctx: web::Data<AppContext>,
+    caller: Caller,
+    id: web::Path<ChatId>,
+    body: web::Json<UpdateChat>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Scope::Write)?;
+    let form = body.into_inner().into_form(Utc::now())?;
+    let id = *id;
+    let mut conn = ctx.db().get().await?;
+    let chat = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let before = Chat::find(conn, caller.organization_id, id)
+                .await
+                .map_err(not_found)?;
+            let after = or_unchanged(
+                Chat::update(conn, caller.organization_id, id, &form).await,
+                &before,
+            )?;
+            audit::updated(conn, &caller, "chat", id, &before, &after).await?;
+            Ok(after)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(chat))
+}

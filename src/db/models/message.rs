@@ -1,0 +1,185 @@
+//! `messages`: every message of a chat, inbound or outbound, including AI drafts waiting for a
+//! human. Listed newest first like every list; a client reverses a page to display it.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::after_cursor;
+use crate::db::pagination::{Cursor, Page, PageRequest};
+use crate::db::schema::messages;
+use crate::domain::{
+    AgentId, ChannelId, ChatId, Direction, DraftState, MessageId, MessageStatus, OrganizationId,
+    SenderKind, UserId,
+};
+
+/// Characters of a message shown as its chat's preview in the inbox list.
+pub const PREVIEW_CHARS: usize = 140;
+
+/// A message.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize, ToSchema)]
+#[diesel(table_name = messages, check_for_backend(diesel::pg::Pg))]
+pub struct Message {
+    /// Id.
+    pub id: MessageId,
+    /// Organisation.
+    #[serde(skip)]
+    pub organization_id: OrganizationId,
+    /// The chat.
+    pub chat_id: ChatId,
+    /// The chat's channel.
+    pub channel_id: ChannelId,
+    /// From the contact (`inbound`) or to them (`outbound`).
+    pub direction: Direction,
+    /// Who wrote it.
+    pub sender_kind: SenderKind,
+    /// The operator who wrote it.
+    pub sender_user_id: Option<UserId>,
+    /// The agent that wrote it.
+    pub sender_agent_id: Option<AgentId>,
+    /// Text.
+    pub body: String,
+    /// Delivery state.
+    pub status: MessageStatus,
+    /// Review state of an AI draft; null for anything else.
+    pub draft_state: Option<DraftState>,
+    /// The channel's own message id (the dedupe key of inbound messages).
+    pub external_id: Option<String>,
+    /// The message this one answers.
+    pub reply_to_message_id: Option<MessageId>,
+    /// Attachments (a JSON array).
+    #[schema(value_type = Vec<Object>)]
+    pub attachments: serde_json::Value,
+    /// Channel-specific extras.
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+    /// When the channel accepted it.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new message.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = messages)]
+pub struct MessageInsertForm {
+    /// Id.
+    pub id: MessageId,
+    /// Organisation.
+    pub organization_id: OrganizationId,
+    /// Chat.
+    pub chat_id: ChatId,
+    /// Channel.
+    pub channel_id: ChannelId,
+    /// Direction.
+    pub direction: Direction,
+    /// Sender kind.
+    pub sender_kind: SenderKind,
+    /// Operator.
+    pub sender_user_id: Option<UserId>,
+    /// Agent.
+    pub sender_agent_id: Option<AgentId>,
+    /// Text.
+    pub body: String,
+    /// Delivery state.
+    pub status: MessageStatus,
+    /// Draft state.
+    pub draft_state: Option<DraftState>,
+    /// Channel's id.
+    pub external_id: Option<String>,
+    /// Answered message.
+    pub reply_to_message_id: Option<MessageId>,
+}
+
+/// List filters.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    /// Only drafts in this review state.
+    pub draft_state: Option<DraftState>,
+}
+
+impl Message {
+    /// Inserts a message.
+    pub async fn create(
+        conn: &mut AsyncPgConnection,
+        form: &MessageInsertForm,
+    ) -> QueryResult<Self> {
+        diesel::insert_into(messages::table)
+            .values(form)
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// One message of a chat.
+    pub async fn find_in_chat(
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        chat: ChatId,
+        id: MessageId,
+    ) -> QueryResult<Self> {
+        messages::table
+            .filter(messages::organization_id.eq(org))
+            .filter(messages::chat_id.eq(chat))
+            .filter(messages::id.eq(id))
+            .select(Self::as_select())
+            .first(conn)
+            .await
+    }
+
+    /// A page of a chat's messages, newest first; the cursor pages back into history.
+    pub async fn list(
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        chat: ChatId,
+        filter: &MessageFilter,
+        page: PageRequest,
+    ) -> QueryResult<Page<Self>> {
+        let mut query = after_cursor!(
+            messages::table
+                .filter(messages::organization_id.eq(org))
+                .filter(messages::chat_id.eq(chat)),
+            messages,
+            page
+        );
+        if let Some(state) = filter.draft_state {
+            query = query.filter(messages::draft_state.eq(state));
+        }
+        let rows = query.select(Self::as_select()).load(conn).await?;
+        Ok(page.finish(rows, |m: &Self| Cursor {
+            created_at: m.created_at,
+            id: m.id.0,
+        }))
+    }
+}
+
+/// A message body as its chat's inbox preview: whitespace collapsed to single spaces, cut to
+/// `PREVIEW_CHARS` characters (ending in `…` when cut).
+pub fn preview(body: &str) -> String {
+    let flat = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= PREVIEW_CHARS {
+        return flat;
+    }
+    let mut cut: String = flat.chars().take(PREVIEW_CHARS - 1).collect();
+    cut.truncate(cut.trim_end().len());
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preview_is_flat_and_bounded() {
+        assert_eq!(preview("hi\n\n  there"), "hi there");
+        let long = "ж".repeat(500);
+        let cut = preview(&long);
+        assert_eq!(cut.chars().count(), PREVIEW_CHARS);
+        assert!(cut.ends_with('…'));
+    }
+}
