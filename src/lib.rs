@@ -17,6 +17,7 @@ pub mod context;
 pub mod db;
 pub mod declarative;
 pub mod domain;
+pub mod inbox;
 pub mod prompts;
 pub mod seed;
 pub mod seed_content;

@@ -96,6 +96,27 @@ impl ApiError {
         .with_details(json!({ "fields": { field: [message] } }))
     }
 
+    /// 422 with several fields' problems, as `(field, message)` pairs (e.g. from a checker
+    /// shared with the declarative files, such as `channels::validate_settings`).
+    pub fn invalid_fields(problems: Vec<(String, String)>) -> Self {
+        let mut fields = serde_json::Map::new();
+        for (field, message) in problems {
+            if let Value::Array(messages) = fields
+                .entry(field)
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
+                messages.push(Value::String(message));
+            }
+        }
+        let names = fields.keys().cloned().collect::<Vec<_>>().join(", ");
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!("invalid fields: {names}"),
+        )
+        .with_details(json!({ "fields": fields }))
+    }
+
     /// 500: logged here, once, with the cause; the client sees no internals.
     pub fn internal(cause: impl fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");

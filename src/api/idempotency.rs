@@ -145,12 +145,11 @@ pub async fn idempotency(
     };
     if status.is_server_error() {
         release(&ctx, org, &key).await;
-    } else if let Ok(mut conn) = ctx.db().get().await {
-        if let Err(e) =
+    } else if let Ok(mut conn) = ctx.db().get().await
+        && let Err(e) =
             IdempotencyKey::complete(&mut conn, org, &key, status.as_u16(), &bytes).await
-        {
-            tracing::warn!(error = %e, "storing an idempotent answer failed");
-        }
+    {
+        tracing::warn!(error = %e, "storing an idempotent answer failed");
     }
     Ok(ServiceResponse::new(
         http_req,

@@ -2,6 +2,7 @@
 //! `channels/*.toml` and the API, validated the same way. Secrets are never values here, only
 //! the names of environment variables holding them.
 
+pub mod ingest;
 pub mod settings;
 
 pub use settings::{ChannelDefinition, load_dir, validate_settings};

@@ -180,6 +180,22 @@ text_enum!(
 );
 
 text_enum!(
+    /// Where an outbox row stands with the dispatcher.
+    OutboxStatus {
+        /// Waiting for its turn (or its next attempt).
+        Pending => "pending",
+        /// Claimed by a dispatcher.
+        Sending => "sending",
+        /// Delivered.
+        Sent => "sent",
+        /// The last attempt failed; it will be retried.
+        Failed => "failed",
+        /// Out of attempts; needs a human.
+        Dead => "dead",
+    }
+);
+
+text_enum!(
     /// What an API key may do. Roles grant sets of these too.
     Scope {
         /// Read everything in the organisation.

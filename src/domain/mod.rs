@@ -3,6 +3,8 @@
 
 pub mod enums;
 pub mod ids;
+pub mod inbound;
 
 pub use enums::*;
 pub use ids::*;
+pub use inbound::*;

@@ -324,25 +324,66 @@ async fn a_credential_over_its_rate_limit_gets_429() {
 async fn a_password_change_needs_the_old_one_and_ends_other_sessions() {
     let app = TestApp::spawn().await;
     let org = app.create_org("acme").await;
-    let (_, session) = app.post("/api/v1/auth/login", "", &json!({"email": org.owner_email, "password": PASSWORD})).await;
+    let (_, session) = app
+        .post(
+            "/api/v1/auth/login",
+            "",
+            &json!({"email": org.owner_email, "password": PASSWORD}),
+        )
+        .await;
     let access = session["access_token"].as_str().expect("access").to_owned();
-    let refresh = session["refresh_token"].as_str().expect("refresh").to_owned();
+    let refresh = session["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
 
-    let wrong = app.patch("/api/v1/me", &access, &json!({"current_password": "nope", "new_password": "a brand new passphrase"})).await;
+    let wrong = app
+        .patch(
+            "/api/v1/me",
+            &access,
+            &json!({"current_password": "nope", "new_password": "a brand new passphrase"}),
+        )
+        .await;
     assert_error(&wrong, StatusCode::UNAUTHORIZED, "invalid_login");
-    let missing = app.patch("/api/v1/me", &access, &json!({"new_password": "a brand new passphrase"})).await;
-    assert_error(&missing, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let missing = app
+        .patch(
+            "/api/v1/me",
+            &access,
+            &json!({"new_password": "a brand new passphrase"}),
+        )
+        .await;
+    assert_error(
+        &missing,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
 
     let (status, me) = app
         .patch("/api/v1/me", &access, &json!({"name": "Renamed", "current_password": PASSWORD, "new_password": "a brand new passphrase"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["name"], "Renamed");
-    assert!(me.get("password_hash").is_none(), "the hash is never serialised");
-    let old_session = app.post("/api/v1/auth/refresh", "", &json!({"refresh_token": refresh})).await;
-    assert_error(&old_session, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
-    app.login(&org.owner_email, "a brand new passphrase", None).await;
+    assert!(
+        me.get("password_hash").is_none(),
+        "the hash is never serialised"
+    );
+    let old_session = app
+        .post(
+            "/api/v1/auth/refresh",
+            "",
+            &json!({"refresh_token": refresh}),
+        )
+        .await;
+    assert_error(
+        &old_session,
+        StatusCode::UNAUTHORIZED,
+        "invalid_refresh_token",
+    );
+    app.login(&org.owner_email, "a brand new passphrase", None)
+        .await;
 
-    let by_key = app.patch("/api/v1/me", &org.key, &json!({"name": "x"})).await;
+    let by_key = app
+        .patch("/api/v1/me", &org.key, &json!({"name": "x"}))
+        .await;
     assert_error(&by_key, StatusCode::FORBIDDEN, "not_a_person");
 }

@@ -3,4 +3,21 @@
 
 mod support;
 
+mod agents;
+mod auth;
+mod campaigns;
+mod channels;
+mod chats;
+mod check;
+mod companies;
 mod contacts;
+mod deal_references;
+mod deals;
+mod idempotency;
+mod members;
+mod migrations;
+mod operations;
+mod pipeline_stages;
+mod pipelines;
+mod templates;
+mod webhooks;

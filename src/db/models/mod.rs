@@ -1,20 +1,50 @@
 //! One file per table: the row type, its insert/update forms, and its queries as associated
 //! functions. Every query on a tenant-owned table takes the `OrganizationId` it is scoped to.
 
+pub mod ai_agent;
 pub mod api_key;
 pub mod audit_log;
+pub mod campaign;
+pub mod campaign_step;
+pub mod channel;
+pub mod chat;
+pub mod chat_cursor;
+pub mod company;
 pub mod contact;
+pub mod deal;
+pub mod event;
 pub mod idempotency_key;
 pub mod member;
+pub mod message;
 pub mod organization;
+pub mod outbox;
+pub mod pipeline;
+pub mod pipeline_stage;
 pub mod refresh_token;
+pub mod template;
 pub mod user;
+pub mod webhook;
 
+pub use ai_agent::*;
 pub use api_key::*;
 pub use audit_log::*;
+pub use campaign::*;
+pub use campaign_step::*;
+pub use channel::*;
+pub use chat::*;
+pub use chat_cursor::*;
+pub use company::*;
 pub use contact::*;
+pub use deal::*;
+pub use event::*;
 pub use idempotency_key::*;
 pub use member::*;
+pub use message::*;
 pub use organization::*;
+pub use outbox::*;
+pub use pipeline::*;
+pub use pipeline_stage::*;
 pub use refresh_token::*;
+pub use template::*;
 pub use user::*;
+pub use webhook::*;

@@ -72,9 +72,14 @@ impl RefreshToken {
     }
 
     /// Ends every session of a user (after a password change).
-    pub async fn revoke_all_for_user(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<usize> {
+    pub async fn revoke_all_for_user(
+        conn: &mut AsyncPgConnection,
+        user: UserId,
+    ) -> QueryResult<usize> {
         diesel::update(
-            refresh_tokens::table.filter(refresh_tokens::user_id.eq(user)).filter(refresh_tokens::revoked_at.is_null()),
+            refresh_tokens::table
+                .filter(refresh_tokens::user_id.eq(user))
+                .filter(refresh_tokens::revoked_at.is_null()),
         )
         .set(refresh_tokens::revoked_at.eq(Some(chrono::Utc::now())))
         .execute(conn)

@@ -32,17 +32,31 @@ pub struct UpdateMe {
 #[utoipa::path(patch, path = "/api/v1/me", tag = "auth", security(("bearer" = [])), request_body = UpdateMe,
     responses((status = 200, body = User), (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[patch("/me")]
-pub async fn update_me(ctx: web::Data<AppContext>, caller: Caller, body: web::Json<UpdateMe>) -> ApiResult<HttpResponse> {
+pub async fn update_me(
+    ctx: web::Data<AppContext>,
+    caller: Caller,
+    body: web::Json<UpdateMe>,
+) -> ApiResult<HttpResponse> {
     body.validate()?;
     let user_id = caller.user_id().ok_or_else(|| {
-        ApiError::new(actix_web::http::StatusCode::FORBIDDEN, "not_a_person", "API keys have no account to change")
+        ApiError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "not_a_person",
+            "API keys have no account to change",
+        )
     })?;
     let mut conn = ctx.db().get().await?;
     let before = User::find(&mut conn, user_id).await?;
-    let mut form = UserUpdateForm { name: body.name.clone(), ..Default::default() };
+    let mut form = UserUpdateForm {
+        name: body.name.clone(),
+        ..Default::default()
+    };
     if let Some(new_password) = body.new_password.clone() {
         let current = body.current_password.clone().ok_or_else(|| {
-            ApiError::invalid_field("current_password", "give your current password to set a new one")
+            ApiError::invalid_field(
+                "current_password",
+                "give your current password to set a new one",
+            )
         })?;
         let stored = before.password_hash.clone().unwrap_or_default();
         let hashed = web::block(move || {

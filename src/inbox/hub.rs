@@ -1,0 +1,205 @@
+//! `InboxHub`: this node's fan-out of inbox events to its WebSocket sessions. Events arrive from
+//! the local publisher and, for events made on other nodes, from one Redis pub/sub subscription.
+//! Each session has a bounded queue; a session that falls behind is cut off (it resumes by
+//! cursor) instead of making the hub buffer without bound or block other sessions.
+
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+use super::InboxEvent;
+use super::events::Envelope;
+use crate::domain::OrganizationId;
+
+/// What a session's queue carries.
+#[derive(Debug, Clone)]
+pub enum HubMessage {
+    /// An event of the session's organisation.
+    Event(Arc<InboxEvent>),
+    /// Notifications may have been missed (Redis reconnected): catch up from the database.
+    Resync,
+}
+
+/// The node's hub. Cheap to clone.
+#[derive(Clone)]
+pub struct InboxHub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    node_id: uuid::Uuid,
+    next_id: AtomicU64,
+    subscribers: RwLock<HashMap<OrganizationId, Vec<Subscriber>>>,
+}
+
+struct Subscriber {
+    id: u64,
+    sender: mpsc::Sender<HubMessage>,
+    overflowed: Arc<AtomicBool>,
+}
+
+/// A session's registration; dropping it unsubscribes.
+pub struct Subscription {
+    /// Events and resync markers, in arrival order.
+    pub receiver: mpsc::Receiver<HubMessage>,
+    overflowed: Arc<AtomicBool>,
+    id: u64,
+    organization_id: OrganizationId,
+    hub: InboxHub,
+}
+
+impl Subscription {
+    /// True once the hub dropped this session for not keeping up.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.remove(self.organization_id, &[self.id]);
+    }
+}
+
+impl Default for InboxHub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InboxHub {
+    /// An empty hub with a fresh node id.
+    pub fn new() -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                node_id: uuid::Uuid::now_v7(),
+                next_id: AtomicU64::new(1),
+                subscribers: RwLock::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// This node's id, stamped on what it publishes.
+    pub fn node_id(&self) -> uuid::Uuid {
+        self.inner.node_id
+    }
+
+    /// Registers a session for an organisation's events, with a queue of `capacity`.
+    pub fn subscribe(&self, organization_id: OrganizationId, capacity: usize) -> Subscription {
+        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let overflowed = Arc::new(AtomicBool::new(false));
+        let subscriber = Subscriber {
+            id,
+            sender,
+            overflowed: overflowed.clone(),
+        };
+        if let Ok(mut map) = self.inner.subscribers.write() {
+            map.entry(organization_id).or_default().push(subscriber);
+        }
+        metrics::gauge!("inbox_subscribers").increment(1.0);
+        Subscription {
+            receiver,
+            overflowed,
+            id,
+            organization_id,
+            hub: self.clone(),
+        }
+    }
+
+    /// Hands an event to every session of its organisation without waiting.
+    pub fn deliver(&self, organization_id: OrganizationId, event: Arc<InboxEvent>) {
+        let mut slow = Vec::new();
+        if let Ok(map) = self.inner.subscribers.read()
+            && let Some(subscribers) = map.get(&organization_id)
+        {
+            for subscriber in subscribers {
+                if subscriber
+                    .sender
+                    .try_send(HubMessage::Event(event.clone()))
+                    .is_err()
+                {
+                    subscriber.overflowed.store(true, Ordering::Release);
+                    slow.push(subscriber.id);
+                }
+            }
+        }
+        if !slow.is_empty() {
+            metrics::counter!("inbox_slow_consumers_total").increment(slow.len() as u64);
+            self.remove(organization_id, &slow);
+        }
+    }
+
+    /// Tells every session to catch up from the database.
+    fn resync_all(&self) {
+        if let Ok(map) = self.inner.subscribers.read() {
+            for subscriber in map.values().flatten() {
+                let _ = subscriber.sender.try_send(HubMessage::Resync);
+            }
+        }
+    }
+
+    fn remove(&self, organization_id: OrganizationId, ids: &[u64]) {
+        if let Ok(mut map) = self.inner.subscribers.write()
+            && let Some(subscribers) = map.get_mut(&organization_id)
+        {
+            let before = subscribers.len();
+            subscribers.retain(|s| !ids.contains(&s.id));
+            let removed = before - subscribers.len();
+            if subscribers.is_empty() {
+                map.remove(&organization_id);
+            }
+            metrics::gauge!("inbox_subscribers").decrement(removed as f64);
+        }
+    }
+
+    /// Listens to every organisation's events published by other nodes, reconnecting forever;
+    /// after each reconnect, sessions are told to resync (they may have missed notifications).
+    pub fn spawn_redis_listener(
+        &self,
+        client: redis::Client,
+        key_prefix: String,
+    ) -> tokio::task::JoinHandle<()> {
+        let hub = self.clone();
+        tokio::spawn(async move {
+            let pattern = format!("{key_prefix}{}", super::channel_name_pattern());
+            let mut first = true;
+            loop {
+                match hub.listen(&client, &pattern, first).await {
+                    Ok(()) => tracing::warn!("inbox pub/sub stream ended; reconnecting"),
+                    Err(e) => tracing::warn!(error = %e, "inbox pub/sub failed; reconnecting"),
+                }
+                first = false;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    }
+
+    async fn listen(
+        &self,
+        client: &redis::Client,
+        pattern: &str,
+        first: bool,
+    ) -> redis::RedisResult<()> {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.psubscribe(pattern).await?;
+        if !first {
+            self.resync_all();
+        }
+        let mut stream = pubsub.on_message();
+        while let Some(message) = stream.next().await {
+            let Ok(payload) = message.get_payload::<String>() else {
+                continue;
+            };
+            match serde_json::from_str::<Envelope>(&payload) {
+                Ok(envelope) if envelope.node == self.inner.node_id => {}
+                Ok(envelope) => self.deliver(envelope.organization_id, Arc::new(envelope.event)),
+                Err(e) => tracing::warn!(error = %e, "ignoring a malformed inbox notification"),
+            }
+        }
+        Ok(())
+    }
+}
