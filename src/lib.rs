@@ -5,6 +5,7 @@
 //! agent actors build context and ask the supervisor, which guards every LLM and tool call.
 //! Around that spine: the admin API, the database models and configuration.
 
+pub mod actors;
 pub mod agents;
 pub mod api;
 pub mod app;
@@ -18,6 +19,7 @@ pub mod db;
 pub mod declarative;
 pub mod domain;
 pub mod inbox;
+pub mod memory;
 pub mod prompts;
 pub mod seed;
 pub mod seed_content;

@@ -155,7 +155,12 @@ pub async fn seed_demo(ctx: &AppContext) -> anyhow::Result<DemoWorkspace> {
         Err(diesel::result::Error::NotFound) => {
             let created =
                 create_organization(&mut conn, "Demo Sales", "demo", DEMO_EMAIL, &password).await?;
-            crate::seed_content::seed_demo_content(&mut conn, created.organization.id).await?;
+            crate::seed_content::seed_demo_content(
+                &mut conn,
+                created.organization.id,
+                &ctx.config().paths,
+            )
+            .await?;
             created.organization
         }
         Err(e) => return Err(e.into()),

@@ -157,6 +157,79 @@ impl Message {
     }
 }
 
+/// Delivery outcomes recorded by the outbox dispatcher, and the recent history that
+/// short-term memory is rebuilt from.
+impl Message {
+    /// The channel accepted an outbound message: `sent` now, with the channel's own id when it
+    /// gave one. A message already further along (`delivered`, `read`) is left alone.
+    pub async fn mark_sent(
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        id: MessageId,
+        external_id: Option<&str>,
+    ) -> QueryResult<usize> {
+        let target = messages::table
+            .filter(messages::organization_id.eq(org))
+            .filter(messages::id.eq(id))
+            .filter(messages::status.eq_any([MessageStatus::Queued, MessageStatus::Failed]));
+        let sent = (
+            messages::status.eq(MessageStatus::Sent),
+            messages::sent_at.eq(diesel::dsl::now),
+        );
+        match external_id {
+            Some(external) => {
+                diesel::update(target)
+                    .set((sent, messages::external_id.eq(external)))
+                    .execute(conn)
+                    .await
+            }
+            None => diesel::update(target).set(sent).execute(conn).await,
+        }
+    }
+
+    /// Delivery was given up: a queued outbound message becomes `failed`.
+    pub async fn mark_failed(
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        id: MessageId,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            messages::table
+                .filter(messages::organization_id.eq(org))
+                .filter(messages::id.eq(id))
+                .filter(messages::status.eq(MessageStatus::Queued)),
+        )
+        .set(messages::status.eq(MessageStatus::Failed))
+        .execute(conn)
+        .await
+    }
+
+    /// The last `limit` messages of the conversation, oldest first. AI drafts count once a human
+    /// approved them; drafts waiting for review or rejected were never said to the contact.
+    pub async fn recent_window(
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        chat: ChatId,
+        limit: i64,
+    ) -> QueryResult<Vec<Self>> {
+        let mut rows = messages::table
+            .filter(messages::organization_id.eq(org))
+            .filter(messages::chat_id.eq(chat))
+            .filter(
+                messages::draft_state
+                    .is_null()
+                    .or(messages::draft_state.eq(DraftState::Approved)),
+            )
+            .order((messages::created_at.desc(), messages::id.desc()))
+            .limit(limit)
+            .select(Self::as_select())
+            .load(conn)
+            .await?;
+        rows.reverse();
+        Ok(rows)
+    }
+}
+
 /// A message body as its chat's inbox preview: whitespace collapsed to single spaces, cut to
 /// `PREVIEW_CHARS` characters (ending in `…` when cut).
 pub fn preview(body: &str) -> String {

@@ -4,9 +4,14 @@
 //! dispatcher claims and delivers them.
 
 use chrono::{DateTime, Utc};
+use diesel::data_types::PgInterval;
+use diesel::dsl::{AsExprOf, Eq, Filter, sql};
+use diesel::expression::{SqlLiteral, UncheckedBind};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Interval, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
+use std::time::Duration;
 
 use crate::db::schema::outbox;
 use crate::domain::{ChannelId, ChatId, MessageId, OrganizationId, OutboxId, OutboxStatus};
@@ -15,7 +20,7 @@ use crate::domain::{ChannelId, ChatId, MessageId, OrganizationId, OutboxId, Outb
 pub const MESSAGE_SEND: &str = "message.send";
 
 /// One piece of outgoing work.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg))]
 pub struct OutboxEntry {
     /// Id.
@@ -112,5 +117,120 @@ impl OutboxEntry {
             .select(Self::as_select())
             .first(conn)
             .await
+    }
+}
+
+/// The longest delay a row can be put off by (a year): keeps interval arithmetic in range.
+const MAX_DELAY: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// The expression `now_plus` builds.
+type NowPlus = UncheckedBind<SqlLiteral<Timestamptz>, AsExprOf<PgInterval, Interval>>;
+
+/// The rows of `outbox` a claim still covers.
+type Claimed = Filter<
+    Filter<Filter<outbox::table, Eq<outbox::id, OutboxId>>, Eq<outbox::status, OutboxStatus>>,
+    Eq<outbox::attempts, i32>,
+>;
+
+/// `now() + delay` in the database's clock, so every node schedules against one time source.
+fn now_plus(delay: Duration) -> NowPlus {
+    let micros = i64::try_from(delay.min(MAX_DELAY).as_micros()).unwrap_or(i64::MAX);
+    sql::<Timestamptz>("now() + ").bind::<Interval, _>(PgInterval::from_microseconds(micros))
+}
+
+/// The dispatcher's side: claim due rows, then settle each claim exactly once. Every settling
+/// update is fenced by the claim (`status = 'sending'` and the `attempts` the claim set), so a
+/// dispatcher that lost its lease to another node cannot overwrite that node's outcome.
+impl OutboxEntry {
+    /// Claims up to `limit` due rows of `kinds` until `now() + lease` (see `outbox_claim.sql`):
+    /// per ordering key only the earliest unfinished row, safe to run on several nodes at once.
+    /// Returned oldest first.
+    pub async fn claim_due(
+        conn: &mut AsyncPgConnection,
+        kinds: &[String],
+        limit: i64,
+        lease: Duration,
+    ) -> QueryResult<Vec<Self>> {
+        let lease_ms = i64::try_from(lease.min(MAX_DELAY).as_millis()).unwrap_or(i64::MAX);
+        let mut rows: Vec<Self> = diesel::sql_query(include_str!("outbox_claim.sql"))
+            .bind::<BigInt, _>(limit)
+            .bind::<Array<Text>, _>(kinds)
+            .bind::<BigInt, _>(lease_ms)
+            .load(conn)
+            .await?;
+        rows.sort_by_key(|row| (row.created_at, row.id));
+        Ok(rows)
+    }
+
+    /// Delivered. False when the claim was lost (another dispatcher owns the row now).
+    pub async fn mark_sent(&self, conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+        diesel::update(self.claimed())
+            .set((
+                outbox::status.eq(OutboxStatus::Sent),
+                outbox::locked_until.eq(None::<DateTime<Utc>>),
+                outbox::last_error.eq(None::<String>),
+            ))
+            .execute(conn)
+            .await
+            .map(|n| n == 1)
+    }
+
+    /// Failed for now: pending again, due `delay` from now, with the reason kept.
+    pub async fn reschedule(
+        &self,
+        conn: &mut AsyncPgConnection,
+        delay: Duration,
+        error: &str,
+    ) -> QueryResult<bool> {
+        diesel::update(self.claimed())
+            .set((
+                outbox::status.eq(OutboxStatus::Pending),
+                outbox::next_attempt_at.eq(now_plus(delay)),
+                outbox::locked_until.eq(None::<DateTime<Utc>>),
+                outbox::last_error.eq(error),
+            ))
+            .execute(conn)
+            .await
+            .map(|n| n == 1)
+    }
+
+    /// Given up: dead, for a human to look at; later rows of its ordering key go ahead.
+    pub async fn mark_dead(&self, conn: &mut AsyncPgConnection, error: &str) -> QueryResult<bool> {
+        diesel::update(self.claimed())
+            .set((
+                outbox::status.eq(OutboxStatus::Dead),
+                outbox::locked_until.eq(None::<DateTime<Utc>>),
+                outbox::last_error.eq(error),
+            ))
+            .execute(conn)
+            .await
+            .map(|n| n == 1)
+    }
+
+    /// Hands the claim back unattempted: pending, due `delay` from now, the claim's attempt
+    /// not counted.
+    pub async fn release(
+        &self,
+        conn: &mut AsyncPgConnection,
+        delay: Duration,
+    ) -> QueryResult<bool> {
+        diesel::update(self.claimed())
+            .set((
+                outbox::status.eq(OutboxStatus::Pending),
+                outbox::next_attempt_at.eq(now_plus(delay)),
+                outbox::locked_until.eq(None::<DateTime<Utc>>),
+                outbox::attempts.eq(outbox::attempts - 1),
+            ))
+            .execute(conn)
+            .await
+            .map(|n| n == 1)
+    }
+
+    /// This row as long as this claim on it stands.
+    fn claimed(&self) -> Claimed {
+        outbox::table
+            .filter(outbox::id.eq(self.id))
+            .filter(outbox::status.eq(OutboxStatus::Sending))
+            .filter(outbox::attempts.eq(self.attempts))
     }
 }
