@@ -24,6 +24,7 @@ pub struct RunningServer {
 pub fn build_server(ctx: AppContext, listener: TcpListener) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let config = ctx.config().server.clone();
+    ctx.start_background()?;
     let data = web::Data::new(ctx);
     let mut server = HttpServer::new(move || {
         App::new()

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::auth::tokens::TokenSigner;
 use crate::config::Config;
 use crate::db::{DbPool, build_pool};
+use crate::inbox::{EventPublisher, InboxHub};
 use crate::telemetry::Metrics;
 
 /// Shared handles; cloning is cheap (everything inside is reference counted).
@@ -21,6 +22,8 @@ struct Inner {
     redis: ConnectionManager,
     tokens: TokenSigner,
     metrics: Metrics,
+    hub: InboxHub,
+    publisher: EventPublisher,
 }
 
 impl AppContext {
@@ -42,6 +45,9 @@ impl AppContext {
             config.auth.access_token_ttl_secs,
         );
         let metrics = Metrics::install();
+        let hub = InboxHub::new();
+        let publisher =
+            EventPublisher::new(redis.clone(), config.redis.key_prefix.clone(), hub.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -49,6 +55,8 @@ impl AppContext {
                 redis,
                 tokens,
                 metrics,
+                hub,
+                publisher,
             }),
         })
     }
@@ -81,5 +89,24 @@ impl AppContext {
     /// The Prometheus registry handle.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// This node's inbox fan-out.
+    pub fn hub(&self) -> &InboxHub {
+        &self.inner.hub
+    }
+
+    /// Announces committed inbox events to every node.
+    pub fn publisher(&self) -> &EventPublisher {
+        &self.inner.publisher
+    }
+
+    /// Starts this node's background work: the Redis listener that brings other nodes' inbox
+    /// events to local sessions. Call once per process that serves clients.
+    pub fn start_background(&self) -> anyhow::Result<()> {
+        let client = redis::Client::open(self.config().redis.url.expose().as_str())?;
+        self.hub()
+            .spawn_redis_listener(client, self.config().redis.key_prefix.clone());
+        Ok(())
     }
 }

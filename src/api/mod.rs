@@ -32,7 +32,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health::live)
         .service(health::ready)
         .service(health::prometheus_metrics)
-        .service(openapi::openapi_json);
+        .service(openapi::openapi_json)
+        .service(crate::channels::websocket::open_inbox);
     openapi::configure_docs(cfg);
     cfg.service(
         web::scope("/api/v1")
@@ -42,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(auth::refresh_session)
             .service(auth::log_out)
             .service(auth::get_me)
+            .service(crate::channels::websocket::create_ticket)
             .service(auth::update_me)
             .configure(members::routes)
             .configure(api_keys::routes)

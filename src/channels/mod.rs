@@ -4,5 +4,6 @@
 
 pub mod ingest;
 pub mod settings;
+pub mod websocket;
 
 pub use settings::{ChannelDefinition, load_dir, validate_settings};

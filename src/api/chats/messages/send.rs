@@ -2,7 +2,7 @@
 //! preview and the outbox row that gets it delivered commit together or not at all.
 
 use actix_web::{HttpResponse, post, web};
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use validator::Validate;
 
 use crate::api::audit;
@@ -12,7 +12,7 @@ use crate::api::error::{ApiError, ApiResult, ErrorResponse};
 use crate::auth::Caller;
 use crate::context::AppContext;
 use crate::db::models::{
-    Chat, Message, MessageInsertForm, OutboxEntry, OutboxEntryInsertForm, preview,
+    Chat, Event, Message, MessageInsertForm, OutboxEntry, OutboxEntryInsertForm, preview,
 };
 use crate::domain::{ChatId, Direction, MessageId, MessageStatus, Scope, SenderKind};
 
@@ -32,73 +32,100 @@ pub async fn send_message(
     caller.require(Scope::Write)?;
     body.validate()?;
     let body = body.into_inner();
-    let id = *id;
-    let org = caller.organization_id;
     let mut conn = ctx.db().get().await?;
-    let message = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            // Locked so two replies to one chat queue (and preview) in commit order.
-            let chat = Chat::find_for_update(conn, org, id)
-                .await
-                .map_err(not_found)?;
-            if let Some(reply_to) = body.reply_to_message_id {
-                match Message::find_in_chat(conn, org, chat.id, reply_to).await {
-                    Ok(_) => {}
-                    Err(diesel::result::Error::NotFound) => {
-                        return Err(invalid_reference(
-                            "reply_to_message_id",
-                            "is not a message of this chat",
-                        ));
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            let form = MessageInsertForm {
-                id: MessageId::new(),
-                organization_id: org,
-                chat_id: chat.id,
-                channel_id: chat.channel_id,
-                direction: Direction::Outbound,
-                sender_kind: SenderKind::Operator,
-                sender_user_id: caller.user_id(),
-                sender_agent_id: None,
-                body: body.body.clone(),
-                status: MessageStatus::Queued,
-                draft_state: None,
-                external_id: None,
-                reply_to_message_id: body.reply_to_message_id,
-            };
-            let message = Message::create(conn, &form).await?;
-            let work =
-                OutboxEntryInsertForm::message_send(org, chat.id, chat.channel_id, message.id);
-            OutboxEntry::create(conn, &work).await?;
-            Chat::record_message(
-                conn,
-                org,
-                chat.id,
-                message.created_at,
-                &preview(&message.body),
-                0,
-            )
-            .await?;
-            // The body stays out of the audit log; the message row is the record of it.
-            let summary = serde_json::json!({
-                "chat_id": chat.id,
-                "channel_id": chat.channel_id,
-                "reply_to_message_id": message.reply_to_message_id,
-            });
-            audit::acted(
-                conn,
-                &caller,
-                "send",
-                "message",
-                message.id,
-                None,
-                Some(summary),
-            )
-            .await?;
-            Ok(message)
-        })
-        .await?;
+    let (message, event) = send_operator_message(
+        &mut conn,
+        &caller,
+        *id,
+        &body.body,
+        body.reply_to_message_id,
+    )
+    .await?;
+    ctx.publisher().publish(&[event]);
     Ok(HttpResponse::Created().json(message))
+}
+
+/// An operator's reply, shared by this endpoint and the inbox WebSocket: stores the message,
+/// queues it in the outbox and appends its `message.created` event, in one transaction. The
+/// caller publishes the returned event after this returns (i.e. after the commit).
+pub async fn send_operator_message(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: ChatId,
+    text: &str,
+    reply_to_message_id: Option<MessageId>,
+) -> ApiResult<(Message, Event)> {
+    caller.require(Scope::Write)?;
+    let org = caller.organization_id;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        // Locked so two replies to one chat queue (and preview) in commit order.
+        let chat = Chat::find_for_update(conn, org, id)
+            .await
+            .map_err(not_found)?;
+        if let Some(reply_to) = reply_to_message_id {
+            match Message::find_in_chat(conn, org, chat.id, reply_to).await {
+                Ok(_) => {}
+                Err(diesel::result::Error::NotFound) => {
+                    return Err(invalid_reference(
+                        "reply_to_message_id",
+                        "is not a message of this chat",
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let form = MessageInsertForm {
+            id: MessageId::new(),
+            organization_id: org,
+            chat_id: chat.id,
+            channel_id: chat.channel_id,
+            direction: Direction::Outbound,
+            sender_kind: SenderKind::Operator,
+            sender_user_id: caller.user_id(),
+            sender_agent_id: None,
+            body: text.to_owned(),
+            status: MessageStatus::Queued,
+            draft_state: None,
+            external_id: None,
+            reply_to_message_id,
+        };
+        let message = Message::create(conn, &form).await?;
+        let work = OutboxEntryInsertForm::message_send(org, chat.id, chat.channel_id, message.id);
+        OutboxEntry::create(conn, &work).await?;
+        Chat::record_message(
+            conn,
+            org,
+            chat.id,
+            message.created_at,
+            &preview(&message.body),
+            0,
+        )
+        .await?;
+        // The body stays out of the audit log; the message row is the record of it.
+        let summary = serde_json::json!({
+            "chat_id": chat.id,
+            "channel_id": chat.channel_id,
+            "reply_to_message_id": message.reply_to_message_id,
+        });
+        audit::acted(
+            conn,
+            caller,
+            "send",
+            "message",
+            message.id,
+            None,
+            Some(summary),
+        )
+        .await?;
+        let event = Event::append(
+            conn,
+            org,
+            "message.created",
+            Some(chat.id),
+            &serde_json::json!({ "message": message, "chat": chat }),
+        )
+        .await?;
+        Ok((message, event))
+    })
+    .await
 }
