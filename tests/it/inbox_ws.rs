@@ -152,7 +152,7 @@ async fn live_events_commands_and_tenant_isolation() {
         json!({"type": "send", "id": "c2", "chat_id": chat, "body": "from the inbox"}),
     )
     .await;
-    let mut frames = vec![next_json(&mut mine).await, next_json(&mut mine).await];
+    let mut frames = [next_json(&mut mine).await, next_json(&mut mine).await];
     frames.sort_by_key(|f| f["type"].as_str().map(str::to_owned));
     assert_eq!(frames[0]["type"], "ack");
     assert_eq!(frames[0]["id"], "c2");
