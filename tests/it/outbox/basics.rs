@@ -25,11 +25,19 @@ async fn each_chat_is_delivered_in_order_even_when_a_later_row_is_due_first() {
     let dispatcher = s.dispatcher(sender.clone(), config());
 
     assert_eq!(dispatcher.run_round().await.expect("round"), 1);
-    assert_eq!(sender.delivered(), vec![b1], "A's second waits for A's first");
+    assert_eq!(
+        sender.delivered(),
+        vec![b1],
+        "A's second waits for A's first"
+    );
     assert_row(&s.row(a2).await, OutboxStatus::Pending, 0);
 
     s.make_due(a1).await;
-    assert_eq!(dispatcher.run_round().await.expect("round"), 1, "only A's head");
+    assert_eq!(
+        dispatcher.run_round().await.expect("round"),
+        1,
+        "only A's head"
+    );
     assert_eq!(dispatcher.run_round().await.expect("round"), 1);
     assert_eq!(dispatcher.run_round().await.expect("round"), 0, "drained");
     assert_eq!(sender.delivered(), vec![b1, a1, a2]);

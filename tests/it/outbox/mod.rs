@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use futures_util::future::BoxFuture;
 use reqwest::StatusCode;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -82,11 +82,13 @@ impl Setup {
     /// Fast-forwards a waiting row: due now.
     pub async fn make_due(&self, message: MessageId) {
         let mut conn = self.app.ctx.db().get().await.expect("db");
-        diesel::update(outbox::table.filter(outbox::idempotency_key.eq(format!("message:{message}"))))
-            .set(outbox::next_attempt_at.eq(diesel::dsl::now))
-            .execute(&mut conn)
-            .await
-            .expect("make due");
+        diesel::update(
+            outbox::table.filter(outbox::idempotency_key.eq(format!("message:{message}"))),
+        )
+        .set(outbox::next_attempt_at.eq(diesel::dsl::now))
+        .execute(&mut conn)
+        .await
+        .expect("make due");
     }
 
     /// Runs raw SQL against this test's database (to stage a crashed node or an old row).
@@ -134,6 +136,10 @@ pub struct Recorder {
     pub delivered: Mutex<Vec<MessageId>>,
     /// Each send yields for this long first, so concurrent dispatchers overlap.
     pub pause: Option<Duration>,
+    /// Ordering keys with a send in progress.
+    in_flight: Mutex<HashSet<String>>,
+    /// Sends that started while another of their ordering key was in progress.
+    pub overlaps: Mutex<Vec<MessageId>>,
 }
 
 impl Recorder {
@@ -160,10 +166,15 @@ pub fn message_id(entry: &OutboxEntry) -> MessageId {
 impl OutboundSender for Recorder {
     fn send<'a>(&'a self, entry: &'a OutboxEntry) -> BoxFuture<'a, Result<Delivery, SendError>> {
         Box::pin(async move {
+            let message = message_id(entry);
+            let key = entry.ordering_key.clone().unwrap_or_default();
+            if !self.in_flight.lock().expect("lock").insert(key.clone()) {
+                self.overlaps.lock().expect("lock").push(message);
+            }
             if let Some(pause) = self.pause {
                 tokio::time::sleep(pause).await;
             }
-            let message = message_id(entry);
+            self.in_flight.lock().expect("lock").remove(&key);
             self.calls.lock().expect("lock").push(message);
             let outcome = self
                 .script

@@ -1,0 +1,201 @@
+//! The chat actor itself.
+
+use actix::prelude::{
+    Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, SpawnHandle, WrapFuture,
+};
+use futures_util::future::{AbortHandle, abortable};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::messages::{ChatActorStatus, GetStatus, InboundCommitted, TurnFinished};
+use super::persist::persist_decision;
+use super::turn::{TurnHandler, TurnRequest};
+use crate::context::AppContext;
+use crate::domain::{ChatId, MessageId, OrganizationId};
+
+/// Timing and capacity of chat actors.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatSettings {
+    /// Inbound messages arriving closer together than this form one turn.
+    pub quiet_window: Duration,
+    /// An actor with nothing to do for this long stops (it is restarted on demand).
+    pub idle_timeout: Duration,
+    /// Messages queued for one actor before senders are refused (HTTP 429 / a WS error).
+    pub mailbox_capacity: usize,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        Self {
+            quiet_window: Duration::from_millis(1500),
+            idle_timeout: Duration::from_secs(300),
+            mailbox_capacity: 64,
+        }
+    }
+}
+
+struct RunningTurn {
+    number: u64,
+    messages: Vec<MessageId>,
+    abort: AbortHandle,
+}
+
+/// One conversation's actor.
+pub struct ChatActor {
+    app: AppContext,
+    organization_id: OrganizationId,
+    chat_id: ChatId,
+    handler: Arc<dyn TurnHandler>,
+    settings: ChatSettings,
+    pending: Vec<MessageId>,
+    debounce: Option<SpawnHandle>,
+    running: Option<RunningTurn>,
+    turns_started: u64,
+    turns_cancelled: u64,
+    last_activity: Instant,
+}
+
+impl ChatActor {
+    /// A new actor for a chat (not started).
+    pub fn new(
+        app: AppContext,
+        organization_id: OrganizationId,
+        chat_id: ChatId,
+        handler: Arc<dyn TurnHandler>,
+        settings: ChatSettings,
+    ) -> Self {
+        Self {
+            app,
+            organization_id,
+            chat_id,
+            handler,
+            settings,
+            pending: Vec::new(),
+            debounce: None,
+            running: None,
+            turns_started: 0,
+            turns_cancelled: 0,
+            last_activity: Instant::now(),
+        }
+    }
+
+    fn start_turn(&mut self, ctx: &mut Context<Self>) {
+        self.debounce = None;
+        if self.pending.is_empty() {
+            return;
+        }
+        self.turns_started += 1;
+        let number = self.turns_started;
+        let messages = std::mem::take(&mut self.pending);
+        let request = TurnRequest {
+            organization_id: self.organization_id,
+            chat_id: self.chat_id,
+            messages: messages.clone(),
+            turn_number: number,
+        };
+        let (turn, abort) = abortable(self.handler.run_turn(request));
+        self.running = Some(RunningTurn {
+            number,
+            messages: messages.clone(),
+            abort,
+        });
+        tracing::debug!(chat.id = %self.chat_id, turn = number, "agent turn started");
+        ctx.spawn(turn.into_actor(self).map(move |result, _actor, ctx| {
+            if let Ok(decision) = result {
+                ctx.notify(TurnFinished {
+                    turn_number: number,
+                    messages,
+                    decision,
+                });
+            }
+        }));
+    }
+}
+
+impl Actor for ChatActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(self.settings.mailbox_capacity);
+        let check = (self.settings.idle_timeout / 4).max(Duration::from_millis(10));
+        ctx.run_interval(check, |actor, ctx| {
+            let busy =
+                actor.running.is_some() || actor.debounce.is_some() || !actor.pending.is_empty();
+            if !busy && actor.last_activity.elapsed() >= actor.settings.idle_timeout {
+                tracing::debug!(chat.id = %actor.chat_id, "chat actor idle; stopping");
+                ctx.stop();
+            }
+        });
+        metrics::gauge!("chat_actors").increment(1.0);
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        if let Some(turn) = self.running.take() {
+            turn.abort.abort();
+        }
+        metrics::gauge!("chat_actors").decrement(1.0);
+    }
+}
+
+impl Handler<InboundCommitted> for ChatActor {
+    type Result = ();
+
+    fn handle(&mut self, message: InboundCommitted, ctx: &mut Self::Context) {
+        self.last_activity = Instant::now();
+        if let Some(turn) = self.running.take() {
+            // The turn has produced nothing yet (its decision is persisted only in TurnFinished,
+            // which runs with the mailbox held): cancel it and answer everything together.
+            turn.abort.abort();
+            self.turns_cancelled += 1;
+            let mut messages = turn.messages;
+            messages.append(&mut self.pending);
+            self.pending = messages;
+            tracing::debug!(chat.id = %self.chat_id, turn = turn.number, "agent turn cancelled by a newer message");
+        }
+        if !self.pending.contains(&message.message_id) {
+            self.pending.push(message.message_id);
+        }
+        if let Some(handle) = self.debounce.take() {
+            ctx.cancel_future(handle);
+        }
+        self.debounce = Some(ctx.run_later(self.settings.quiet_window, |actor, ctx| {
+            actor.start_turn(ctx)
+        }));
+    }
+}
+
+impl Handler<TurnFinished> for ChatActor {
+    type Result = ();
+
+    fn handle(&mut self, finished: TurnFinished, ctx: &mut Self::Context) {
+        match &self.running {
+            Some(turn) if turn.number == finished.turn_number => self.running = None,
+            _ => return,
+        }
+        self.last_activity = Instant::now();
+        let app = self.app.clone();
+        let (org, chat) = (self.organization_id, self.chat_id);
+        // `wait` holds the mailbox: nothing else happens in this chat until the decision is stored.
+        ctx.wait(
+            async move {
+                if let Err(e) = persist_decision(&app, org, chat, &finished.messages, finished.decision).await {
+                    tracing::error!(chat.id = %chat, error = %e, "storing the agent's decision failed");
+                }
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+impl Handler<GetStatus> for ChatActor {
+    type Result = ChatActorStatus;
+
+    fn handle(&mut self, _: GetStatus, _ctx: &mut Self::Context) -> ChatActorStatus {
+        ChatActorStatus {
+            pending: self.pending.len(),
+            turn_running: self.running.is_some(),
+            turns_started: self.turns_started,
+            turns_cancelled: self.turns_cancelled,
+        }
+    }
+}

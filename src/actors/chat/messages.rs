@@ -1,0 +1,44 @@
+//! Messages a `ChatActor` handles. Each says who sends it.
+
+use actix::Message;
+
+use super::turn::TurnDecision;
+use crate::domain::MessageId;
+
+/// Sent by the router after ingest committed an inbound message of this chat.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct InboundCommitted {
+    /// The stored message.
+    pub message_id: MessageId,
+}
+
+/// Sent by the actor to itself when a turn's handler returned.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(super) struct TurnFinished {
+    /// Which turn.
+    pub turn_number: u64,
+    /// Its inbound messages.
+    pub messages: Vec<MessageId>,
+    /// What the handler decided.
+    pub decision: TurnDecision,
+}
+
+/// Sent by the router (and tests) to learn what the actor is doing.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "ChatActorStatus")]
+pub struct GetStatus;
+
+/// The actor's state, for tests and diagnostics.
+#[derive(Debug, Clone, PartialEq, Eq, actix::MessageResponse)]
+pub struct ChatActorStatus {
+    /// Inbound messages waiting for the quiet window to pass.
+    pub pending: usize,
+    /// Whether a turn is running.
+    pub turn_running: bool,
+    /// Turns started so far.
+    pub turns_started: u64,
+    /// Turns cancelled by a newer inbound message.
+    pub turns_cancelled: u64,
+}

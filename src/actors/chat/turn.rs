@@ -1,0 +1,50 @@
+//! The seam between a chat and its agent. The chat actor hands a `TurnRequest` (the inbound
+//! messages of a burst) to a `TurnHandler`; the handler thinks (build context, ask the model
+//! through the supervisor) and returns a `TurnDecision`, which the chat actor then persists.
+//! Until the decision is returned the turn has produced nothing and may be cancelled by a newer
+//! inbound message; persisting is the chat actor's job, so a cancelled turn leaves no trace.
+
+use futures_util::future::BoxFuture;
+
+use crate::domain::{ChatId, MessageId, OrganizationId};
+
+/// One turn to take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnRequest {
+    /// Organisation.
+    pub organization_id: OrganizationId,
+    /// Chat.
+    pub chat_id: ChatId,
+    /// The inbound messages this turn answers, oldest first (a burst is one turn).
+    pub messages: Vec<MessageId>,
+    /// Counts turns of this chat actor's life, for logs and tests.
+    pub turn_number: u64,
+}
+
+/// What the agent decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TurnDecision {
+    /// Send this reply (autonomy `auto`, every rail passed).
+    Reply(String),
+    /// Store this draft for a human to approve.
+    Draft(String),
+    /// Hand the chat to a human, with the reason shown in the inbox.
+    Handoff(String),
+    /// Say nothing (e.g. autonomy off, or nothing to answer).
+    Nothing,
+}
+
+/// Runs agent turns for chats. Implemented by the agent runtime; tests use scripted ones.
+pub trait TurnHandler: Send + Sync + 'static {
+    /// Thinks about a turn. Must not write anything the chat would show: return the decision.
+    fn run_turn(&self, request: TurnRequest) -> BoxFuture<'static, TurnDecision>;
+}
+
+/// The handler for organisations without agents: never answers.
+pub struct NoAgent;
+
+impl TurnHandler for NoAgent {
+    fn run_turn(&self, _request: TurnRequest) -> BoxFuture<'static, TurnDecision> {
+        Box::pin(async { TurnDecision::Nothing })
+    }
+}
