@@ -8,9 +8,13 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use std::net::TcpListener;
 use std::time::Duration;
 
+use crate::actors::chat::NoAgent;
+use crate::actors::outbox::SenderRegistry;
 use crate::api;
 use crate::api::error::ApiError;
 use crate::context::AppContext;
+use crate::node::Node;
+use std::sync::Arc;
 
 /// A bound, not yet awaited server, with the address it listens on (port 0 picks a free one).
 pub struct RunningServer {
@@ -18,6 +22,8 @@ pub struct RunningServer {
     pub server: Server,
     /// The bound address.
     pub addr: std::net::SocketAddr,
+    /// The real-time runtime serving beside the HTTP server.
+    pub node: Node,
 }
 
 /// Binds the listener and builds the server.
@@ -25,10 +31,17 @@ pub fn build_server(ctx: AppContext, listener: TcpListener) -> anyhow::Result<Ru
     let addr = listener.local_addr()?;
     let config = ctx.config().server.clone();
     ctx.start_background()?;
+    let node = Node::start(&ctx, Arc::new(NoAgent), SenderRegistry::new());
+    let ingestor = web::Data::new(node.ingestor.clone());
+    let router = web::Data::new(node.router.clone());
+    let outbox_waker = web::Data::new(node.outbox_waker.clone());
     let data = web::Data::new(ctx);
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(ingestor.clone())
+            .app_data(router.clone())
+            .app_data(outbox_waker.clone())
             .app_data(api::extract::path_config())
             .app_data(api::extract::query_config())
             .app_data(api::extract::json_config(api::extract::JSON_LIMIT_BYTES))
@@ -45,6 +58,7 @@ pub fn build_server(ctx: AppContext, listener: TcpListener) -> anyhow::Result<Ru
     Ok(RunningServer {
         server: server.run(),
         addr,
+        node,
     })
 }
 
@@ -68,6 +82,7 @@ pub async fn serve(ctx: AppContext) -> anyhow::Result<()> {
         running.addr, running.addr
     );
     running.server.await?;
+    running.node.shutdown().await;
     tracing::info!("switchboard stopped");
     Ok(())
 }

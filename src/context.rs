@@ -109,4 +109,22 @@ impl AppContext {
             .spawn_redis_listener(client, self.config().redis.key_prefix.clone());
         Ok(())
     }
+
+    /// Each chat's recent window in Redis (cheap: shares the Redis connection).
+    pub fn short_term(&self) -> crate::memory::ShortTermMemory {
+        crate::memory::ShortTermMemory::new(
+            self.redis(),
+            self.config().redis.key_prefix.clone(),
+            crate::actors::chat::WINDOW_MESSAGES,
+            crate::memory::ShortTermMemory::DEFAULT_TTL,
+        )
+    }
+
+    /// Adds a committed message to its chat's short-term window; a failure only means the next
+    /// read rebuilds the window from PostgreSQL.
+    pub async fn remember_message(&self, message: &crate::db::models::Message) {
+        if let Err(e) = self.short_term().append(message.chat_id, message).await {
+            tracing::warn!(chat.id = %message.chat_id, error = %e, "appending to the short-term window failed");
+        }
+    }
 }

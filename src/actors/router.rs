@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use super::chat::{ChatActor, ChatSettings, InboundCommitted, TurnHandler};
 use crate::channels::ingest::{IngestListener, IngestOutcome};
 use crate::context::AppContext;
-use crate::domain::{ChatId, MessageId, OrganizationId};
+use crate::db::models::Message;
+use crate::domain::{ChatId, OrganizationId};
 
 /// Why a message could not be handed to a chat actor.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,13 +99,12 @@ impl ChatRouter {
         &self,
         org: OrganizationId,
         chat: ChatId,
-        message_id: MessageId,
+        message: &Message,
     ) -> Result<(), RouteError> {
         for _ in 0..2 {
-            match self
-                .actor(org, chat)
-                .try_send(InboundCommitted { message_id })
-            {
+            match self.actor(org, chat).try_send(InboundCommitted {
+                message: message.clone(),
+            }) {
                 Ok(()) => return Ok(()),
                 Err(actix::prelude::SendError::Full(_)) => return Err(RouteError::Saturated),
                 // Stopped between lookup and send: start it again once.
@@ -128,7 +128,7 @@ impl IngestListener for ChatRouter {
         if let Err(e) = self.inbound(
             outcome.chat.organization_id,
             outcome.chat.id,
-            outcome.message.id,
+            &outcome.message,
         ) {
             // The message is stored; only this turn trigger is lost, and the next one covers it.
             metrics::counter!("chat_route_refused_total").increment(1);

@@ -32,6 +32,7 @@ pub struct InboxHub {
 struct Inner {
     node_id: uuid::Uuid,
     next_id: AtomicU64,
+    listening: AtomicBool,
     subscribers: RwLock<HashMap<OrganizationId, Vec<Subscriber>>>,
 }
 
@@ -77,9 +78,15 @@ impl InboxHub {
             inner: Arc::new(Inner {
                 node_id: uuid::Uuid::now_v7(),
                 next_id: AtomicU64::new(1),
+                listening: AtomicBool::new(false),
                 subscribers: RwLock::new(HashMap::new()),
             }),
         }
+    }
+
+    /// Whether the Redis subscription for other nodes' events is established.
+    pub fn is_listening(&self) -> bool {
+        self.inner.listening.load(Ordering::Acquire)
     }
 
     /// This node's id, stamped on what it publishes.
@@ -186,6 +193,7 @@ impl InboxHub {
     ) -> redis::RedisResult<()> {
         let mut pubsub = client.get_async_pubsub().await?;
         pubsub.psubscribe(pattern).await?;
+        self.inner.listening.store(true, Ordering::Release);
         if !first {
             self.resync_all();
         }

@@ -61,6 +61,10 @@ pub struct TestApp {
     pub ctx: AppContext,
     /// HTTP client.
     pub http: reqwest::Client,
+    /// Stops the server (to play a node going down).
+    pub handle: actix_web::dev::ServerHandle,
+    /// The node's real-time runtime (ingest, chat router, outbox).
+    pub node: switchboard::node::Node,
 }
 
 /// A tenant with its owner and an admin API key.
@@ -89,18 +93,27 @@ impl TestApp {
     }
 
     /// Starts a server with a custom configuration.
-    pub async fn spawn_with(mut config: Config) -> Self {
+    pub async fn spawn_with(config: Config) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        Self::spawn_on(listener, config).await
+    }
+
+    /// Starts a server on a listener bound beforehand, for a configuration that must name the
+    /// server's own address (a browser page's origin).
+    pub async fn spawn_on(listener: TcpListener, mut config: Config) -> Self {
         migrated().await;
         config.server.workers = 1;
         let ctx = AppContext::connect(config).await.expect("context connects");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let running = build_server(ctx.clone(), listener).expect("server builds");
         let base = format!("http://{}", running.addr);
+        let handle = running.server.handle();
         actix_web::rt::spawn(running.server);
         Self {
             base,
             ctx,
             http: reqwest::Client::new(),
+            handle,
+            node: running.node,
         }
     }
 

@@ -12,6 +12,10 @@ use super::persist::persist_decision;
 use super::turn::{TurnHandler, TurnRequest};
 use crate::context::AppContext;
 use crate::domain::{ChatId, MessageId, OrganizationId};
+use crate::memory::ShortTermMemory;
+
+/// Messages kept in a chat's short-term window (agents take their own last N from it).
+pub const WINDOW_MESSAGES: usize = 50;
 
 /// Timing and capacity of chat actors.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +51,7 @@ pub struct ChatActor {
     chat_id: ChatId,
     handler: Arc<dyn TurnHandler>,
     settings: ChatSettings,
+    memory: ShortTermMemory,
     pending: Vec<MessageId>,
     debounce: Option<SpawnHandle>,
     running: Option<RunningTurn>,
@@ -64,7 +69,9 @@ impl ChatActor {
         handler: Arc<dyn TurnHandler>,
         settings: ChatSettings,
     ) -> Self {
+        let memory = app.short_term();
         Self {
+            memory,
             app,
             organization_id,
             chat_id,
@@ -152,9 +159,21 @@ impl Handler<InboundCommitted> for ChatActor {
             self.pending = messages;
             tracing::debug!(chat.id = %self.chat_id, turn = turn.number, "agent turn cancelled by a newer message");
         }
-        if !self.pending.contains(&message.message_id) {
-            self.pending.push(message.message_id);
+        let id = message.message.id;
+        if !self.pending.contains(&id) {
+            self.pending.push(id);
         }
+        // The short-term window is written here, by the chat's own actor, in message order.
+        let memory = self.memory.clone();
+        let chat = self.chat_id;
+        ctx.spawn(
+            async move {
+                if let Err(e) = memory.append(chat, &message.message).await {
+                    tracing::warn!(chat.id = %chat, error = %e, "appending to the short-term window failed; the next read rebuilds it");
+                }
+            }
+            .into_actor(self),
+        );
         if let Some(handle) = self.debounce.take() {
             ctx.cancel_future(handle);
         }

@@ -3,6 +3,7 @@
 use actix::Message;
 
 use super::turn::TurnDecision;
+use crate::db::models::Message as StoredMessage;
 use crate::domain::MessageId;
 
 /// Sent by the router after ingest committed an inbound message of this chat.
@@ -10,7 +11,7 @@ use crate::domain::MessageId;
 #[rtype(result = "()")]
 pub struct InboundCommitted {
     /// The stored message.
-    pub message_id: MessageId,
+    pub message: StoredMessage,
 }
 
 /// Sent by the actor to itself when a turn's handler returned.

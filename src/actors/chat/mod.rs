@@ -10,6 +10,6 @@ mod messages;
 mod persist;
 mod turn;
 
-pub use actor::{ChatActor, ChatSettings};
+pub use actor::{ChatActor, ChatSettings, WINDOW_MESSAGES};
 pub use messages::{ChatActorStatus, GetStatus, InboundCommitted};
 pub use turn::{NoAgent, TurnDecision, TurnHandler, TurnRequest};

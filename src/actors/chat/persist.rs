@@ -38,7 +38,7 @@ pub async fn persist_decision(
     }
     let reply_to = answered.last().copied();
     let mut conn = app.db().get().await?;
-    let events = conn
+    let (events, reply) = conn
         .transaction::<_, ChatError, _>(async |conn| {
             let chat = Chat::find_for_update(conn, org, chat_id).await?;
             let agent = chat.assigned_agent_id;
@@ -57,6 +57,7 @@ pub async fn persist_decision(
                 external_id: None,
                 reply_to_message_id: reply_to,
             };
+            let mut stored_reply = None;
             let event = match decision {
                 TurnDecision::Reply(text) => {
                     let stored = Message::create(conn, &message(text, None)).await?;
@@ -79,14 +80,16 @@ pub async fn persist_decision(
                         0,
                     )
                     .await?;
-                    Event::append(
+                    let event = Event::append(
                         conn,
                         org,
                         "message.created",
                         Some(chat_id),
                         &serde_json::json!({ "message": stored, "chat": chat }),
                     )
-                    .await?
+                    .await?;
+                    stored_reply = Some(stored);
+                    event
                 }
                 TurnDecision::Draft(text) => {
                     let stored =
@@ -116,11 +119,14 @@ pub async fn persist_decision(
                     )
                     .await?
                 }
-                TurnDecision::Nothing => return Ok(Vec::new()),
+                TurnDecision::Nothing => return Ok((Vec::new(), None)),
             };
-            Ok(vec![event])
+            Ok((vec![event], stored_reply))
         })
         .await?;
     app.publisher().publish(&events);
+    if let Some(reply) = reply {
+        app.remember_message(&reply).await;
+    }
     Ok(())
 }

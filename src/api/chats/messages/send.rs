@@ -42,6 +42,7 @@ pub async fn send_message(
     )
     .await?;
     ctx.publisher().publish(&[event]);
+    ctx.remember_message(&message).await;
     Ok(HttpResponse::Created().json(message))
 }
 

@@ -1,0 +1,53 @@
+//! One serving process's real-time runtime, started with the HTTP server: the ingest worker
+//! (whose commits feed the inbox publisher and the chat router), the chat actors' router, and
+//! the outbox dispatcher. Channels and agents plug in through the `TurnHandler` and the
+//! `SenderRegistry` given at start.
+
+use std::sync::Arc;
+
+use crate::actors::chat::{ChatSettings, TurnHandler};
+use crate::actors::outbox::{
+    OutboxConfig, OutboxDispatcher, OutboxHandle, OutboxWaker, SenderRegistry,
+};
+use crate::actors::router::ChatRouter;
+use crate::channels::ingest::{IngestConfig, IngestListener, Ingestor};
+use crate::context::AppContext;
+
+/// The running parts of a node.
+pub struct Node {
+    /// Where channel edges hand inbound messages.
+    pub ingestor: Ingestor,
+    /// This node's chat actors.
+    pub router: ChatRouter,
+    /// Wakes the outbox dispatcher after a commit queued work.
+    pub outbox_waker: OutboxWaker,
+    outbox: OutboxHandle,
+}
+
+impl Node {
+    /// Starts every part; call from inside the actix system that serves.
+    pub fn start(ctx: &AppContext, handler: Arc<dyn TurnHandler>, senders: SenderRegistry) -> Self {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(4);
+        let router = ChatRouter::new(ctx.clone(), handler, ChatSettings::default(), threads);
+        let listeners: Vec<Arc<dyn IngestListener>> =
+            vec![Arc::new(ctx.publisher().clone()), Arc::new(router.clone())];
+        let ingestor = Ingestor::start(ctx.db().clone(), IngestConfig::default(), listeners);
+        let outbox =
+            OutboxDispatcher::new(ctx.db().clone(), senders, OutboxConfig::default()).spawn();
+        let outbox_waker = outbox.waker();
+        Self {
+            ingestor,
+            router,
+            outbox_waker,
+            outbox,
+        }
+    }
+
+    /// Lets the outbox finish what it is sending; the chat actors stop with their arbiters.
+    pub async fn shutdown(self) {
+        self.outbox.shutdown().await;
+    }
+}
