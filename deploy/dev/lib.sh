@@ -6,6 +6,8 @@
 #   ensure_postgres switchboard_test   # exports DATABASE_URL, SB_PG_ADMIN_URL, SB_PG_BIN
 #   ensure_redis                       # exports REDIS_URL
 #   ensure_diesel_cli                  # exports DIESEL_BIN
+#   ensure_chromium                    # Debian's chromium; exports SB_CHROMIUM
+#   ensure_playwright                  # playwright-core into .dev/node; exports SB_NODE_DIR
 #   stop_postgres / stop_redis         # stop the private servers (deploy/dev/stop)
 #
 # Meant for scripts running under `set -euo pipefail`. On failure a function
@@ -17,6 +19,7 @@
 #   .dev/pg/data       the cluster; .dev/pg/log its log; .dev/pg/run its unix socket
 #   .dev/redis/        private redis-server: pid file, log
 #   .dev/tools/bin/    diesel (cargo install diesel_cli)
+#   .dev/node/         playwright-core for the browser tests (npm ci from e2e/package-lock.json)
 #   .dev/provision.lock  flock, so concurrent runs don't both initdb/start
 #
 # Environment knobs:
@@ -655,4 +658,52 @@ ensure_diesel_cli() {
   exec 8>&-
   export DIESEL_BIN=$bin
   sb__diesel_report
+}
+
+# --- browser tests -----------------------------------------------------------
+# The web inbox's end-to-end tests (tests/it/inbox_page.rs) drive Debian's Chromium headless
+# through playwright-core, pinned by e2e/package-lock.json and installed into .dev/node.
+
+# ensure_chromium: exports SB_CHROMIUM (default /usr/bin/chromium).
+ensure_chromium() {
+  SB_CHROMIUM=${SB_CHROMIUM:-/usr/bin/chromium}
+  if [[ ! -x $SB_CHROMIUM ]]; then
+    [[ $SB_CHROMIUM == /usr/bin/chromium ]] ||
+      sb_die "SB_CHROMIUM=$SB_CHROMIUM is not an executable" "unset SB_CHROMIUM to use Debian's chromium"
+    sb__apt_install "Chromium (the web inbox's browser tests)" chromium fonts-dejavu-core
+    [[ -x $SB_CHROMIUM ]] || sb_die "the chromium package installed no $SB_CHROMIUM" \
+      "check: dpkg -L chromium | grep bin/"
+  fi
+  export SB_CHROMIUM
+  sb_log "chromium ok: SB_CHROMIUM=$SB_CHROMIUM"
+}
+
+# ensure_playwright: Node.js >= 20 and playwright-core from e2e/package-lock.json in .dev/node
+# (npm ci, skipped while the lock file is unchanged). Exports SB_NODE_DIR.
+ensure_playwright() {
+  local dir="$SB_DEV/node" want have="" major log
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    sb__apt_install "Node.js and npm (the web inbox's browser tests)" nodejs npm
+  fi
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  ((major >= 20)) || sb_die "Node.js $(node --version 2>/dev/null) is too old for playwright-core (needs >= 20)" \
+    "install Node.js 20 or newer and put it first on PATH"
+  want=$(cat "$SB_ROOT/e2e/package.json" "$SB_ROOT/e2e/package-lock.json" | sha256sum | cut -c1-64)
+  if [[ -f $dir/.installed ]]; then have=$(<"$dir/.installed"); fi
+  if [[ $have != "$want" || ! -f $dir/node_modules/playwright-core/package.json ]]; then
+    sb__lock
+    mkdir -p "$dir"
+    cp "$SB_ROOT/e2e/package.json" "$SB_ROOT/e2e/package-lock.json" "$dir/"
+    log="$dir/npm.log"
+    sb_log "npm ci playwright-core into $dir (log: $log)"
+    if ! (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >"$log" 2>&1); then
+      tail -n 15 "$log" >&2
+      sb__unlock
+      sb_die "npm ci in $dir failed (log: $log)" "check access to the npm registry, then re-run"
+    fi
+    printf '%s\n' "$want" >"$dir/.installed"
+    sb__unlock
+  fi
+  export SB_NODE_DIR=$dir
+  sb_log "playwright ok: SB_NODE_DIR=$dir (playwright-core $(node -p "require('$dir/node_modules/playwright-core/package.json').version"))"
 }

@@ -33,7 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(health::ready)
         .service(health::prometheus_metrics)
         .service(openapi::openapi_json)
-        .service(crate::channels::websocket::open_inbox);
+        .service(crate::channels::websocket::open_inbox)
+        .configure(crate::inbox_page::routes);
     openapi::configure_docs(cfg);
     cfg.service(
         web::scope("/api/v1")

@@ -32,16 +32,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(assign_chat)
         .service(mark_chat_read)
         .service(list_messages)
-        .service(send_message);
+        .service(send_message)
+        .service(approve_message)
+        .service(reject_message);
 }
 
 /// OpenAPI of this resource.
 #[derive(OpenApi)]
 #[openapi(
     paths(list_chats, create_chat, get_chat, update_chat, assign_chat, mark_chat_read,
-          list_messages, send_message),
+          list_messages, send_message, approve_message, reject_message),
     components(schemas(crate::db::models::Chat, crate::db::models::Message, CreateChat,
-                       UpdateChat, AssignChat, SendMessage, Assignee)),
+                       UpdateChat, AssignChat, SendMessage, Assignee, ApproveDraft)),
     tags((name = "chats", description = "Conversations with contacts, and their messages"))
 )]
 pub struct ChatsApi;

@@ -39,6 +39,26 @@ pub enum ClientCommand {
         /// The chat.
         chat_id: ChatId,
     },
+    /// A human approves an AI draft, as written or with `body` instead.
+    ApproveDraft {
+        /// Echoed in the ack.
+        id: String,
+        /// The chat.
+        chat_id: ChatId,
+        /// The draft.
+        message_id: MessageId,
+        /// Edited text to send instead of the draft's.
+        body: Option<String>,
+    },
+    /// A human rejects an AI draft.
+    RejectDraft {
+        /// Echoed in the ack.
+        id: String,
+        /// The chat.
+        chat_id: ChatId,
+        /// The draft.
+        message_id: MessageId,
+    },
 }
 
 impl ClientCommand {
@@ -47,7 +67,9 @@ impl ClientCommand {
         match self {
             ClientCommand::Subscribe { id, .. }
             | ClientCommand::Send { id, .. }
-            | ClientCommand::MarkRead { id, .. } => id,
+            | ClientCommand::MarkRead { id, .. }
+            | ClientCommand::ApproveDraft { id, .. }
+            | ClientCommand::RejectDraft { id, .. } => id,
         }
     }
 }
@@ -70,7 +92,7 @@ pub enum ServerFrame<'a> {
         /// For `subscribe`: the cursor the live stream continues from.
         #[serde(skip_serializing_if = "Option::is_none")]
         cursor: Option<i64>,
-        /// For `send`: the stored message.
+        /// For `send`, `approve_draft`, `reject_draft`: the stored message.
         #[serde(skip_serializing_if = "Option::is_none")]
         data: Option<serde_json::Value>,
     },

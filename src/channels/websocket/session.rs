@@ -209,6 +209,33 @@ async fn handle_text(
             }),
             Err(e) => Err(e),
         },
+        ClientCommand::ApproveDraft {
+            id,
+            chat_id,
+            message_id,
+            body,
+        } => {
+            match review_command(ctx, caller, *chat_id, *message_id, Some(body.as_deref())).await {
+                Ok(message) => Ok(ServerFrame::Ack {
+                    id,
+                    cursor: None,
+                    data: Some(message),
+                }),
+                Err(e) => Err(e),
+            }
+        }
+        ClientCommand::RejectDraft {
+            id,
+            chat_id,
+            message_id,
+        } => match review_command(ctx, caller, *chat_id, *message_id, None).await {
+            Ok(message) => Ok(ServerFrame::Ack {
+                id,
+                cursor: None,
+                data: Some(message),
+            }),
+            Err(e) => Err(e),
+        },
         ClientCommand::MarkRead { id, chat_id } => {
             match crate::api::chats::read_chat(ctx, caller, *chat_id).await {
                 Ok(_) => Ok(ServerFrame::Ack {
@@ -247,6 +274,27 @@ async fn send_command(
     }
     let mut conn = ctx.db().get().await?;
     let (message, event) = send_operator_message(&mut conn, caller, chat, body, reply_to).await?;
+    ctx.publisher().publish(&[event]);
+    ctx.remember_message(&message).await;
+    serde_json::to_value(&message).map_err(ApiError::internal)
+}
+
+/// Approves (`Some(edited text or None)`) or rejects (`None`) an AI draft, then publishes its
+/// `draft.resolved` event.
+async fn review_command(
+    ctx: &AppContext,
+    caller: &Caller,
+    chat: ChatId,
+    message: crate::domain::MessageId,
+    approval: Option<Option<&str>>,
+) -> Result<serde_json::Value, ApiError> {
+    let mut conn = ctx.db().get().await?;
+    let (message, event) = match approval {
+        Some(edited) => {
+            crate::api::chats::approve_draft(&mut conn, caller, chat, message, edited).await?
+        }
+        None => crate::api::chats::reject_draft(&mut conn, caller, chat, message).await?,
+    };
     ctx.publisher().publish(&[event]);
     serde_json::to_value(&message).map_err(ApiError::internal)
 }

@@ -95,6 +95,18 @@ pub struct MessageInsertForm {
     pub reply_to_message_id: Option<MessageId>,
 }
 
+/// A reviewer's decision on an AI draft (see `Message::resolve_draft`).
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = messages)]
+pub struct DraftDecisionForm {
+    /// `approved` or `rejected`.
+    pub draft_state: DraftState,
+    /// `queued` once approved; unchanged when rejected.
+    pub status: Option<MessageStatus>,
+    /// The reviewer's edited text, if any.
+    pub body: Option<String>,
+}
+
 /// List filters.
 #[derive(Debug, Clone, Default)]
 pub struct MessageFilter {
@@ -129,6 +141,43 @@ impl Message {
             .select(Self::as_select())
             .first(conn)
             .await
+    }
+
+    /// One message of a chat, locked until the transaction ends: two reviewers deciding on one
+    /// AI draft at once are serialised, and the second sees the first one's decision.
+    pub async fn find_in_chat_for_update(
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        chat: ChatId,
+        id: MessageId,
+    ) -> QueryResult<Self> {
+        messages::table
+            .filter(messages::organization_id.eq(org))
+            .filter(messages::chat_id.eq(chat))
+            .filter(messages::id.eq(id))
+            .select(Self::as_select())
+            .for_update()
+            .first(conn)
+            .await
+    }
+
+    /// Records a human's decision on an AI draft: its new review state, and for an approval the
+    /// delivery state `queued` and, when the reviewer edited it, the text actually sent.
+    pub async fn resolve_draft(
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        id: MessageId,
+        decision: &DraftDecisionForm,
+    ) -> QueryResult<Self> {
+        diesel::update(
+            messages::table
+                .filter(messages::organization_id.eq(org))
+                .filter(messages::id.eq(id)),
+        )
+        .set(decision)
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
     }
 
     /// A page of a chat's messages, newest first; the cursor pages back into history.

@@ -2,8 +2,12 @@
 //! sent here: they are committed with an outbox row, and the outbox dispatcher delivers them
 //! through the chat's channel.
 
+mod approve;
 mod list;
+mod reject;
 mod send;
 
+pub use approve::*;
 pub use list::*;
+pub use reject::*;
 pub use send::*;
