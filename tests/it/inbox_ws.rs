@@ -261,3 +261,64 @@ async fn a_reconnecting_client_gets_exactly_what_it_missed() {
         "then live, no gap, no duplicate"
     );
 }
+
+#[actix_web::test]
+async fn chat_creation_assignment_and_changes_are_announced() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("acme").await;
+    let mut socket = connect(&app, &org.key, None).await.expect("connect");
+    next_json(&mut socket).await;
+    command(&mut socket, json!({"type": "subscribe", "id": "s"})).await;
+    next_json(&mut socket).await;
+
+    let chat = chat_with_contact(&app, &org).await;
+    let created = next_json(&mut socket).await;
+    assert_eq!(
+        (created["type"].as_str(), created["chat_id"].as_str()),
+        (Some("chat.created"), Some(chat.as_str()))
+    );
+
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/chats/{chat}/assign"),
+            &org.key,
+            &json!({"user_id": org.owner_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let assigned = next_json(&mut socket).await;
+    assert_eq!(assigned["type"], "chat.updated");
+    assert_eq!(
+        assigned["data"]["chat"]["assigned_user_id"],
+        json!(org.owner_id)
+    );
+
+    let (status, _) = app
+        .patch(
+            &format!("/api/v1/chats/{chat}"),
+            &org.key,
+            &json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let resolved = next_json(&mut socket).await;
+    assert_eq!(
+        (
+            resolved["type"].as_str(),
+            resolved["data"]["chat"]["status"].as_str()
+        ),
+        (Some("chat.updated"), Some("resolved"))
+    );
+
+    app.post(
+        &format!("/api/v1/chats/{chat}/messages"),
+        &org.key,
+        &json!({"body": "hello"}),
+    )
+    .await;
+    let message = next_json(&mut socket).await;
+    assert_eq!(
+        message["data"]["chat"]["last_message_preview"], "hello",
+        "the event carries the chat after the message"
+    );
+}

@@ -47,7 +47,7 @@ pub async fn assign_chat(
     let id = *id;
     let org = caller.organization_id;
     let mut conn = ctx.db().get().await?;
-    let chat = conn
+    let (chat, event) = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let before = Chat::find(conn, org, id).await.map_err(not_found)?;
             if let Some(user) = body.user_id {
@@ -73,8 +73,10 @@ pub async fn assign_chat(
                 serde_json::to_value(after.assignment()).ok(),
             )
             .await?;
-            Ok(after)
+            let event = super::get::chat_event(conn, "chat.updated", &after).await?;
+            Ok((after, event))
         })
         .await?;
+    ctx.publisher().publish(&[event]);
     Ok(HttpResponse::Ok().json(chat))
 }

@@ -37,12 +37,14 @@ pub async fn create_chat(
         subject: body.subject,
     };
     let mut conn = ctx.db().get().await?;
-    let chat = conn
+    let (chat, event) = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let chat = Chat::create(conn, &form).await?;
             audit::created(conn, &caller, "chat", chat.id, &chat).await?;
-            Ok(chat)
+            let event = super::get::chat_event(conn, "chat.created", &chat).await?;
+            Ok((chat, event))
         })
         .await?;
+    ctx.publisher().publish(&[event]);
     Ok(HttpResponse::Created().json(chat))
 }

@@ -33,3 +33,20 @@ pub(crate) fn not_found(error: diesel::result::Error) -> ApiError {
         other => other.into(),
     }
 }
+
+/// Appends a `chat.created` / `chat.updated` event carrying the chat as it now is; call inside
+/// the transaction that changed it, and publish the event after the commit.
+pub(crate) async fn chat_event(
+    conn: &mut diesel_async::AsyncPgConnection,
+    event_type: &str,
+    chat: &crate::db::models::Chat,
+) -> diesel::QueryResult<crate::db::models::Event> {
+    crate::db::models::Event::append(
+        conn,
+        chat.organization_id,
+        event_type,
+        Some(chat.id),
+        &serde_json::json!({ "chat": chat }),
+    )
+    .await
+}

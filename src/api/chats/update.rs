@@ -5,7 +5,7 @@ use chrono::Utc;
 use diesel_async::AsyncConnection;
 
 use super::form::UpdateChat;
-use super::get::not_found;
+use super::get::{chat_event, not_found};
 use crate::api::audit;
 use crate::api::error::{ApiError, ApiResult, ErrorResponse};
 use crate::auth::Caller;
@@ -30,7 +30,7 @@ pub async fn update_chat(
     let form = body.into_inner().into_form(Utc::now())?;
     let id = *id;
     let mut conn = ctx.db().get().await?;
-    let chat = conn
+    let (chat, event) = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let before = Chat::find(conn, caller.organization_id, id)
                 .await
@@ -40,8 +40,10 @@ pub async fn update_chat(
                 &before,
             )?;
             audit::updated(conn, &caller, "chat", id, &before, &after).await?;
-            Ok(after)
+            let event = chat_event(conn, "chat.updated", &after).await?;
+            Ok((after, event))
         })
         .await?;
+    ctx.publisher().publish(&[event]);
     Ok(HttpResponse::Ok().json(chat))
 }

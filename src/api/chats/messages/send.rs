@@ -93,7 +93,8 @@ pub async fn send_operator_message(
         let message = Message::create(conn, &form).await?;
         let work = OutboxEntryInsertForm::message_send(org, chat.id, chat.channel_id, message.id);
         OutboxEntry::create(conn, &work).await?;
-        Chat::record_message(
+        // The event carries the chat as it is after this message (preview, time).
+        let chat = Chat::record_message(
             conn,
             org,
             chat.id,
