@@ -203,6 +203,7 @@ diesel::table! {
         unread_count -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        turn_fence -> Int8,
     }
 }
 

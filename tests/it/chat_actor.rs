@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::{TestApp, TestOrg};
-use switchboard::actors::chat::{ChatSettings, GetStatus, TurnDecision, TurnHandler, TurnRequest};
+use switchboard::actors::chat::{
+    ChatSettings, GetStatus, TurnDecision, TurnHandler, TurnLease, TurnRequest,
+};
 use switchboard::actors::router::ChatRouter;
 use switchboard::channels::ingest::{IngestConfig, IngestOutcome, Ingestor};
 use switchboard::db::models::Event;
@@ -100,6 +102,7 @@ fn settings(quiet_ms: u64) -> ChatSettings {
         quiet_window: Duration::from_millis(quiet_ms),
         idle_timeout: Duration::from_secs(60),
         mailbox_capacity: 64,
+        lease_ttl: Duration::from_secs(30),
     }
 }
 
@@ -344,6 +347,7 @@ async fn idle_actors_stop_and_come_back_on_demand() {
         quiet_window: Duration::from_millis(10),
         idle_timeout: Duration::from_millis(100),
         mailbox_capacity: 8,
+        lease_ttl: Duration::from_secs(30),
     };
     let setup = setup(agent.clone(), quick).await;
     say(&setup, "m1", "ping").await;
@@ -357,4 +361,122 @@ async fn idle_actors_stop_and_come_back_on_demand() {
         agent.calls().len() == 2
     })
     .await;
+}
+
+#[actix_web::test]
+async fn a_turn_waits_while_another_node_holds_the_chats_lease() {
+    let agent = ScriptedAgent::new(
+        Duration::ZERO,
+        TurnDecision::Reply("Now it is my turn".into()),
+    );
+    let setup = setup(agent.clone(), settings(20)).await;
+    let first = say(&setup, "m0", "warm-up").await;
+    eventually("the warm-up turn", || async { agent.calls().len() == 1 }).await;
+    let other_node = TurnLease::new(
+        setup.app.ctx.redis(),
+        setup.app.ctx.config().redis.key_prefix.clone(),
+        "another-node".into(),
+        Duration::from_secs(30),
+    );
+    let taken = Mutex::new(None);
+    eventually("the warm-up turn releases its lease", || async {
+        let fence = other_node.acquire(first.chat.id).await.expect("redis");
+        if let Ok(mut taken) = taken.lock() {
+            *taken = fence;
+        }
+        fence.is_some()
+    })
+    .await;
+    let fence = taken.lock().ok().and_then(|t| *t).expect("fence");
+    say(&setup, "m1", "Are you there?").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        agent.calls().len(),
+        1,
+        "no turn while another node holds the lease"
+    );
+    assert!(
+        other_node
+            .acquire(first.chat.id)
+            .await
+            .expect("redis")
+            .is_some_and(|f| f > fence),
+        "still the other node's"
+    );
+    other_node.release(first.chat.id).await.expect("release");
+    eventually("the turn runs once the lease is free", || async {
+        agent.calls().len() == 2
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_turn_that_outlived_its_lease_cannot_store_its_decision() {
+    let agent = ScriptedAgent::new(
+        Duration::from_millis(500),
+        TurnDecision::Reply("Too late".into()),
+    );
+    let short = ChatSettings {
+        lease_ttl: Duration::from_millis(100),
+        ..settings(20)
+    };
+    let setup = setup(agent.clone(), short).await;
+    let first = say(&setup, "m1", "Hello").await;
+    let actor = setup.router.actor(setup.org.id, first.chat.id);
+    eventually("the turn runs", || async {
+        actor
+            .send(GetStatus)
+            .await
+            .map(|s| s.turn_running)
+            .unwrap_or(false)
+    })
+    .await;
+    // The lease expires mid-turn; another node takes it and stores its own decision first.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let other_node = TurnLease::new(
+        setup.app.ctx.redis(),
+        setup.app.ctx.config().redis.key_prefix.clone(),
+        "another-node".into(),
+        Duration::from_secs(30),
+    );
+    let fence = other_node
+        .acquire(first.chat.id)
+        .await
+        .expect("redis")
+        .expect("the expired lease is free");
+    let mut conn = setup.app.ctx.db().get().await.expect("db");
+    assert!(
+        switchboard::db::models::Chat::advance_turn_fence(
+            &mut conn,
+            setup.org.id,
+            first.chat.id,
+            fence
+        )
+        .await
+        .expect("fence")
+    );
+    eventually("the slow turn finishes", || async {
+        actor
+            .send(GetStatus)
+            .await
+            .map(|s| !s.turn_running)
+            .unwrap_or(false)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, messages) = setup
+        .app
+        .get(
+            &format!("/api/v1/chats/{}/messages", first.chat.id),
+            &setup.org.key,
+        )
+        .await;
+    assert!(
+        messages["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|m| m["sender_kind"] != "agent"),
+        "the superseded turn wrote nothing: {messages}"
+    );
 }

@@ -7,12 +7,16 @@ use futures_util::future::{AbortHandle, abortable};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::lease::TurnLease;
 use super::messages::{ChatActorStatus, GetStatus, InboundCommitted, TurnFinished};
-use super::persist::persist_decision;
+use super::persist::{ChatError, persist_decision};
 use super::turn::{TurnHandler, TurnRequest};
 use crate::context::AppContext;
 use crate::domain::{ChatId, MessageId, OrganizationId};
 use crate::memory::ShortTermMemory;
+
+/// Wait before asking again for a lease another node holds.
+const LEASE_RETRY: Duration = Duration::from_millis(250);
 
 /// Messages kept in a chat's short-term window (agents take their own last N from it).
 pub const WINDOW_MESSAGES: usize = 50;
@@ -26,6 +30,8 @@ pub struct ChatSettings {
     pub idle_timeout: Duration,
     /// Messages queued for one actor before senders are refused (HTTP 429 / a WS error).
     pub mailbox_capacity: usize,
+    /// How long a turn's lease lasts; a turn that outlives it cannot store its decision.
+    pub lease_ttl: Duration,
 }
 
 impl Default for ChatSettings {
@@ -34,6 +40,7 @@ impl Default for ChatSettings {
             quiet_window: Duration::from_millis(1500),
             idle_timeout: Duration::from_secs(300),
             mailbox_capacity: 64,
+            lease_ttl: Duration::from_secs(60),
         }
     }
 }
@@ -52,6 +59,7 @@ pub struct ChatActor {
     handler: Arc<dyn TurnHandler>,
     settings: ChatSettings,
     memory: ShortTermMemory,
+    lease: TurnLease,
     pending: Vec<MessageId>,
     debounce: Option<SpawnHandle>,
     running: Option<RunningTurn>,
@@ -70,8 +78,15 @@ impl ChatActor {
         settings: ChatSettings,
     ) -> Self {
         let memory = app.short_term();
+        let lease = TurnLease::new(
+            app.redis(),
+            app.config().redis.key_prefix.clone(),
+            app.hub().node_id().to_string(),
+            settings.lease_ttl,
+        );
         Self {
             memory,
+            lease,
             app,
             organization_id,
             chat_id,
@@ -86,8 +101,28 @@ impl ChatActor {
         }
     }
 
+    /// Takes the chat's lease, then runs the turn; while another node holds the lease, retries.
     fn start_turn(&mut self, ctx: &mut Context<Self>) {
         self.debounce = None;
+        if self.pending.is_empty() {
+            return;
+        }
+        let (lease, chat) = (self.lease.clone(), self.chat_id);
+        // `wait` holds the mailbox for one Redis round trip, so no message slips in between.
+        ctx.wait(async move { lease.acquire(chat).await }.into_actor(self).map(|taken, actor, ctx| match taken {
+            Ok(Some(fence)) => actor.run_turn(fence, ctx),
+            Ok(None) => {
+                tracing::debug!(chat.id = %actor.chat_id, "another node holds the chat's turn lease; retrying");
+                actor.debounce = Some(ctx.run_later(LEASE_RETRY, |actor, ctx| actor.start_turn(ctx)));
+            }
+            Err(e) => {
+                tracing::warn!(chat.id = %actor.chat_id, error = %e, "taking the turn lease failed; retrying");
+                actor.debounce = Some(ctx.run_later(LEASE_RETRY, |actor, ctx| actor.start_turn(ctx)));
+            }
+        }));
+    }
+
+    fn run_turn(&mut self, fence: i64, ctx: &mut Context<Self>) {
         if self.pending.is_empty() {
             return;
         }
@@ -111,6 +146,7 @@ impl ChatActor {
             if let Ok(decision) = result {
                 ctx.notify(TurnFinished {
                     turn_number: number,
+                    fence,
                     messages,
                     decision,
                 });
@@ -192,13 +228,21 @@ impl Handler<TurnFinished> for ChatActor {
             _ => return,
         }
         self.last_activity = Instant::now();
-        let app = self.app.clone();
+        let (app, lease) = (self.app.clone(), self.lease.clone());
         let (org, chat) = (self.organization_id, self.chat_id);
         // `wait` holds the mailbox: nothing else happens in this chat until the decision is stored.
         ctx.wait(
             async move {
-                if let Err(e) = persist_decision(&app, org, chat, &finished.messages, finished.decision).await {
-                    tracing::error!(chat.id = %chat, error = %e, "storing the agent's decision failed");
+                match persist_decision(&app, org, chat, finished.fence, &finished.messages, finished.decision).await {
+                    Ok(()) => {}
+                    Err(ChatError::Fenced) => {
+                        metrics::counter!("chat_turns_fenced_total").increment(1);
+                        tracing::warn!(chat.id = %chat, "the turn lease expired before the decision was stored; discarded");
+                    }
+                    Err(e) => tracing::error!(chat.id = %chat, error = %e, "storing the agent's decision failed"),
+                }
+                if let Err(e) = lease.release(chat).await {
+                    tracing::warn!(chat.id = %chat, error = %e, "releasing the turn lease failed; it expires on its own");
                 }
             }
             .into_actor(self),

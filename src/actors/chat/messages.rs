@@ -20,6 +20,8 @@ pub struct InboundCommitted {
 pub(super) struct TurnFinished {
     /// Which turn.
     pub turn_number: u64,
+    /// The fence of the lease it ran under.
+    pub fence: i64,
     /// Its inbound messages.
     pub messages: Vec<MessageId>,
     /// What the handler decided.

@@ -6,10 +6,12 @@
 //! by the [`ChatRouter`](crate::actors::router::ChatRouter) and loses nothing.
 
 mod actor;
+mod lease;
 mod messages;
 mod persist;
 mod turn;
 
 pub use actor::{ChatActor, ChatSettings, WINDOW_MESSAGES};
+pub use lease::TurnLease;
 pub use messages::{ChatActorStatus, GetStatus, InboundCommitted};
 pub use turn::{NoAgent, TurnDecision, TurnHandler, TurnRequest};

@@ -23,6 +23,9 @@ pub enum ChatError {
     /// No connection could be had.
     #[error(transparent)]
     Pool(#[from] diesel_async::pooled_connection::deadpool::PoolError),
+    /// A newer turn (on another node, after this one's lease expired) already stored its decision.
+    #[error("the turn's lease was superseded")]
+    Fenced,
 }
 
 /// Persists a decision; `answered` are the inbound messages the turn answered.
@@ -30,6 +33,7 @@ pub async fn persist_decision(
     app: &AppContext,
     org: OrganizationId,
     chat_id: ChatId,
+    fence: i64,
     answered: &[MessageId],
     decision: TurnDecision,
 ) -> Result<(), ChatError> {
@@ -41,6 +45,9 @@ pub async fn persist_decision(
     let (events, reply) = conn
         .transaction::<_, ChatError, _>(async |conn| {
             let chat = Chat::find_for_update(conn, org, chat_id).await?;
+            if !Chat::advance_turn_fence(conn, org, chat_id, fence).await? {
+                return Err(ChatError::Fenced);
+            }
             let agent = chat.assigned_agent_id;
             let message = |body: String, draft: Option<DraftState>| MessageInsertForm {
                 id: MessageId::new(),

@@ -302,3 +302,25 @@ impl Chat {
         }
     }
 }
+
+impl Chat {
+    /// Records that the turn with `fence` stores its decision; false when a turn with a newer
+    /// fence already did (the caller's lease was superseded and it must not write).
+    pub async fn advance_turn_fence(
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        id: ChatId,
+        fence: i64,
+    ) -> QueryResult<bool> {
+        let updated = diesel::update(
+            chats::table
+                .filter(chats::organization_id.eq(org))
+                .filter(chats::id.eq(id))
+                .filter(chats::turn_fence.lt(fence)),
+        )
+        .set(chats::turn_fence.eq(fence))
+        .execute(conn)
+        .await?;
+        Ok(updated == 1)
+    }
+}
