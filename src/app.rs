@@ -9,7 +9,6 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use crate::actors::chat::NoAgent;
-use crate::actors::outbox::SenderRegistry;
 use crate::api;
 use crate::api::error::ApiError;
 use crate::context::AppContext;
@@ -31,7 +30,7 @@ pub fn build_server(ctx: AppContext, listener: TcpListener) -> anyhow::Result<Ru
     let addr = listener.local_addr()?;
     let config = ctx.config().server.clone();
     ctx.start_background()?;
-    let node = Node::start(&ctx, Arc::new(NoAgent), SenderRegistry::new());
+    let node = Node::start(&ctx, Arc::new(NoAgent), crate::channels::senders(&ctx));
     let ingestor = web::Data::new(node.ingestor.clone());
     let router = web::Data::new(node.router.clone());
     let outbox_waker = web::Data::new(node.outbox_waker.clone());

@@ -23,6 +23,8 @@ pub mod inbox_page;
 pub mod memory;
 pub mod node;
 pub mod prompts;
+pub mod rails;
 pub mod seed;
 pub mod seed_content;
 pub mod telemetry;
+pub mod tools;

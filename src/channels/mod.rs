@@ -3,7 +3,26 @@
 //! the names of environment variables holding them.
 
 pub mod ingest;
+pub mod outbound;
 pub mod settings;
 pub mod websocket;
 
+pub use outbound::ChannelSenders;
 pub use settings::{ChannelDefinition, load_dir, validate_settings};
+
+use std::sync::Arc;
+
+use crate::actors::outbox::SenderRegistry;
+use crate::context::AppContext;
+use crate::db::models::MESSAGE_SEND;
+
+/// Every outbound edge this node runs, keyed by outbox work kind. Each channel edge adds its
+/// sender to the `ChannelSenders` here (one line per channel kind).
+pub fn senders(ctx: &AppContext) -> SenderRegistry {
+    let channels = ChannelSenders::new(ctx.db().clone());
+    let mut registry = SenderRegistry::new();
+    if !channels.is_empty() {
+        registry.register(MESSAGE_SEND, Arc::new(channels));
+    }
+    registry
+}
