@@ -50,6 +50,12 @@ pub struct ServerConfig {
     pub rate_limit_per_minute: u32,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Open connections (HTTP and inbox WebSockets) each worker accepts before it stops
+    /// accepting; raise it with the process's file descriptor limit.
+    pub max_connections_per_worker: usize,
+    /// Events queued for one inbox connection before it counts as a slow consumer and is cut
+    /// off (it resumes by cursor).
+    pub inbox_queue_capacity: usize,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +70,8 @@ impl Default for ServerConfig {
             shutdown_timeout_secs: 30,
             rate_limit_per_minute: 1200,
             workers: 0,
+            max_connections_per_worker: 50_000,
+            inbox_queue_capacity: 512,
         }
     }
 }

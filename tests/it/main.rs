@@ -17,6 +17,7 @@ mod deals;
 mod drafts;
 mod idempotency;
 mod inbox_page;
+mod inbox_signals;
 mod inbox_ws;
 mod ingest;
 mod members;
