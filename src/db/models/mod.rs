@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod pipeline_stage;
 pub mod refresh_token;
 pub mod template;
+pub mod tool_approval;
 pub mod user;
 pub mod webhook;
 
@@ -46,5 +47,6 @@ pub use pipeline::*;
 pub use pipeline_stage::*;
 pub use refresh_token::*;
 pub use template::*;
+pub use tool_approval::*;
 pub use user::*;
 pub use webhook::*;
