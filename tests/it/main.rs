@@ -3,6 +3,8 @@
 
 mod support;
 
+mod agent_llm;
+mod agent_memory;
 mod agents;
 mod auth;
 mod campaigns;
@@ -23,6 +25,7 @@ mod ingest;
 mod members;
 mod migrations;
 mod nodes;
+mod ollama_server;
 mod operations;
 mod outbox;
 mod pipeline_stages;
