@@ -5,6 +5,7 @@ mod support;
 
 mod agent_llm;
 mod agent_memory;
+mod agent_turn;
 mod agents;
 mod auth;
 mod campaigns;

@@ -1,6 +1,7 @@
 //! One file per table: the row type, its insert/update forms, and its queries as associated
 //! functions. Every query on a tenant-owned table takes the `OrganizationId` it is scoped to.
 
+pub mod agent_execution;
 pub mod agent_memory;
 pub mod ai_agent;
 pub mod api_key;
@@ -27,6 +28,7 @@ pub mod tool_approval;
 pub mod user;
 pub mod webhook;
 
+pub use agent_execution::{AgentExecution, AgentExecutionFinishForm, AgentExecutionInsertForm};
 pub use agent_memory::*;
 pub use ai_agent::*;
 pub use api_key::*;
