@@ -446,6 +446,18 @@ diesel::table! {
     use diesel::sql_types::*;
     use pgvector::sql_types::*;
 
+    telegram_poll_offsets (channel_id) {
+        channel_id -> Uuid,
+        organization_id -> Uuid,
+        confirmed_offset -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
     templates (id) {
         id -> Uuid,
         organization_id -> Uuid,
@@ -552,6 +564,8 @@ diesel::joinable!(pipelines -> organizations (organization_id));
 diesel::joinable!(refresh_tokens -> organizations (organization_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(suppression_list -> organizations (organization_id));
+diesel::joinable!(telegram_poll_offsets -> channels (channel_id));
+diesel::joinable!(telegram_poll_offsets -> organizations (organization_id));
 diesel::joinable!(templates -> organizations (organization_id));
 diesel::joinable!(usage_logs -> organizations (organization_id));
 diesel::joinable!(webhooks -> organizations (organization_id));
@@ -580,6 +594,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     pipelines,
     refresh_tokens,
     suppression_list,
+    telegram_poll_offsets,
     templates,
     usage_logs,
     users,

@@ -28,5 +28,7 @@ mod pipeline_stages;
 mod pipelines;
 mod seed;
 mod short_term_memory;
+mod telegram;
+mod telegram_server;
 mod templates;
 mod webhooks;
