@@ -3,6 +3,8 @@
 
 mod support;
 
+mod agent_llm;
+mod agent_memory;
 mod agents;
 mod auth;
 mod campaigns;
@@ -17,18 +19,22 @@ mod deals;
 mod drafts;
 mod idempotency;
 mod inbox_page;
+mod inbox_signals;
 mod inbox_ws;
 mod ingest;
 mod members;
 mod migrations;
 mod nodes;
+mod ollama_server;
 mod operations;
 mod outbox;
 mod pipeline_stages;
 mod pipelines;
+mod rails;
 mod seed;
 mod short_term_memory;
 mod telegram;
 mod telegram_server;
 mod templates;
+mod tools;
 mod webhooks;
