@@ -80,13 +80,17 @@ pub async fn serve(ctx: AppContext) -> anyhow::Result<()> {
     let listener =
         TcpListener::bind(&bind).map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
     check_embedding_dimensions(&ctx).await?;
-    let running = build_server(ctx, listener)?;
+    let running = build_server(ctx.clone(), listener)?;
+    let pollers = crate::channels::telegram::start_pollers(&ctx, &running.node.ingestor).await?;
     tracing::info!(addr = %running.addr, "switchboard listening");
     println!(
         "Switchboard is serving on http://{}  (API docs: http://{}/api/docs/)",
         running.addr, running.addr
     );
     running.server.await?;
+    for poller in pollers {
+        poller.shutdown().await;
+    }
     running.node.shutdown().await;
     tracing::info!("switchboard stopped");
     Ok(())

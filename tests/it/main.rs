@@ -34,6 +34,8 @@ mod pipelines;
 mod rails;
 mod seed;
 mod short_term_memory;
+mod telegram;
+mod telegram_server;
 mod templates;
 mod tools;
 mod webhooks;
