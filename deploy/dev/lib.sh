@@ -264,6 +264,9 @@ sb__pg_resolve() {
     fi
     SB__PG_RUNAS=(runuser -u "$SB__PG_USER" --)
   fi
+  # Canonical path: a .dev reached through a symlink (a git worktree sharing one cluster) must
+  # write the same settings, or every provision would restart the shared server.
+  if [[ -d $SB__PG_HOME ]]; then SB__PG_HOME=$(cd -P "$SB__PG_HOME" && pwd); fi
   SB__PG_DIR="$SB__PG_HOME/pg"
   SB__PG_DATA="$SB__PG_DIR/data"
   SB__PG_LOG="$SB__PG_DIR/log"

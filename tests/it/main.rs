@@ -15,6 +15,7 @@ mod contacts;
 mod deal_references;
 mod deals;
 mod drafts;
+mod email;
 mod idempotency;
 mod inbox_page;
 mod inbox_ws;
