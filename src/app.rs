@@ -49,6 +49,7 @@ pub fn build_server(ctx: AppContext, listener: TcpListener) -> anyhow::Result<Ru
             .wrap(from_fn(api::request_id::trace_requests))
     })
     .shutdown_timeout(config.shutdown_timeout_secs)
+    .max_connections(config.max_connections_per_worker.max(1))
     .client_request_timeout(Duration::from_secs(30))
     .listen(listener)?;
     if config.workers > 0 {

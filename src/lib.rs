@@ -20,6 +20,7 @@ pub mod declarative;
 pub mod domain;
 pub mod inbox;
 pub mod inbox_page;
+pub mod llm;
 pub mod memory;
 pub mod node;
 pub mod prompts;

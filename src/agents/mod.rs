@@ -216,6 +216,14 @@ pub fn parse_file(
     if definition.memory.window == 0 || definition.memory.window > 200 {
         complain("window", "memory.window must be between 1 and 200".into());
     }
+    if let Err(e) = crate::rails::RailPolicy::from_guardrails(&definition.guardrails) {
+        let line = source
+            .lines()
+            .position(|l| l.trim() == "[guardrails]")
+            .map(|i| i + 1)
+            .or_else(|| line_of_key(&source, "guardrails"));
+        problems.push(Problem::at(path, line, e.to_string()));
+    }
     if problems.is_empty() {
         Ok(definition)
     } else {

@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod pipelines;
 pub mod request_id;
 pub mod templates;
+pub mod tool_approvals;
 pub mod webhooks;
 
 use actix_web::middleware::from_fn;
@@ -58,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(agents::routes)
             .configure(templates::routes)
             .configure(campaigns::routes)
-            .configure(webhooks::routes),
+            .configure(webhooks::routes)
+            .configure(tool_approvals::routes),
     );
 }

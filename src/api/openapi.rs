@@ -61,6 +61,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         super::templates::TemplatesApi::openapi(),
         super::campaigns::CampaignsApi::openapi(),
         super::webhooks::WebhooksApi::openapi(),
+        super::tool_approvals::ToolApprovalsApi::openapi(),
     ] {
         doc.merge(part);
     }

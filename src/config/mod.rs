@@ -52,6 +52,12 @@ pub struct ServerConfig {
     pub rate_limit_per_minute: u32,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Open connections (HTTP and inbox WebSockets) each worker accepts before it stops
+    /// accepting; raise it with the process's file descriptor limit.
+    pub max_connections_per_worker: usize,
+    /// Events queued for one inbox connection before it counts as a slow consumer and is cut
+    /// off (it resumes by cursor).
+    pub inbox_queue_capacity: usize,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +72,8 @@ impl Default for ServerConfig {
             shutdown_timeout_secs: 30,
             rate_limit_per_minute: 1200,
             workers: 0,
+            max_connections_per_worker: 50_000,
+            inbox_queue_capacity: 512,
         }
     }
 }
@@ -152,6 +160,34 @@ pub struct LlmConfig {
     pub embedding_dimensions: usize,
     /// Per-request timeout.
     pub timeout_secs: u64,
+    /// `ollama` (native `/api/chat`, `/api/embed`) or `openai` (`/v1/chat/completions`,
+    /// `/v1/embeddings`, for llama.cpp / vLLM servers). `SWITCHBOARD_LLM__API`.
+    pub api: LlmApi,
+    /// Chat model for agents whose definition names none. `SWITCHBOARD_LLM__CHAT_MODEL`.
+    pub chat_model: String,
+    /// Requests in flight to the model server at once, so it is not flooded.
+    pub max_concurrency: usize,
+    /// Retries of a transient failure (connect, timeout, 5xx, 429); permanent ones never retry.
+    pub max_retries: usize,
+    /// First retry delay; later ones back off exponentially.
+    pub retry_min_delay_ms: u64,
+    /// Consecutive failed requests that open the circuit breaker.
+    pub breaker_failures: u32,
+    /// How long an open breaker refuses calls before letting one probe through (half-open).
+    pub breaker_cooldown_ms: u64,
+    /// TCP connect timeout.
+    pub connect_timeout_ms: u64,
+}
+
+/// Which wire protocol the model server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmApi {
+    /// Ollama's native API.
+    #[default]
+    Ollama,
+    /// The OpenAI-compatible API (llama.cpp server, vLLM, Ollama's `/v1`).
+    Openai,
 }
 
 impl Default for LlmConfig {
@@ -161,6 +197,14 @@ impl Default for LlmConfig {
             embedding_model: "all-minilm".into(),
             embedding_dimensions: 384,
             timeout_secs: 60,
+            api: LlmApi::Ollama,
+            chat_model: "llama3.1:8b".into(),
+            max_concurrency: 4,
+            max_retries: 2,
+            retry_min_delay_ms: 250,
+            breaker_failures: 5,
+            breaker_cooldown_ms: 30_000,
+            connect_timeout_ms: 3_000,
         }
     }
 }

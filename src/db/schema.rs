@@ -463,6 +463,29 @@ diesel::table! {
     use diesel::sql_types::*;
     use pgvector::sql_types::*;
 
+    tool_approvals (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        chat_id -> Uuid,
+        contact_id -> Uuid,
+        agent_id -> Nullable<Uuid>,
+        execution_id -> Uuid,
+        tool -> Text,
+        arguments -> Jsonb,
+        status -> Text,
+        result -> Nullable<Jsonb>,
+        decided_by -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamptz>,
+        decision_note -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
     usage_logs (id) {
         id -> Uuid,
         organization_id -> Uuid,
@@ -553,6 +576,8 @@ diesel::joinable!(refresh_tokens -> organizations (organization_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(suppression_list -> organizations (organization_id));
 diesel::joinable!(templates -> organizations (organization_id));
+diesel::joinable!(tool_approvals -> organizations (organization_id));
+diesel::joinable!(tool_approvals -> users (decided_by));
 diesel::joinable!(usage_logs -> organizations (organization_id));
 diesel::joinable!(webhooks -> organizations (organization_id));
 
@@ -581,6 +606,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     suppression_list,
     templates,
+    tool_approvals,
     usage_logs,
     users,
     webhook_deliveries,

@@ -196,6 +196,21 @@ text_enum!(
 );
 
 text_enum!(
+    /// Where a tool call waiting for a human stands. It runs at most once: only a `pending`
+    /// row can become `executed` or `failed` (by approval) or `rejected`.
+    ToolApprovalStatus {
+        /// Waiting for a human.
+        Pending => "pending",
+        /// A human said no; it never runs.
+        Rejected => "rejected",
+        /// Approved and run.
+        Executed => "executed",
+        /// Approved, but running it failed (see `result`).
+        Failed => "failed",
+    }
+);
+
+text_enum!(
     /// What an API key may do. Roles grant sets of these too.
     Scope {
         /// Read everything in the organisation.

@@ -84,6 +84,8 @@ id_newtype!(
     MemoryId,
     /// One agent turn, logged with its decisions.
     ExecutionId,
+    /// A tool call waiting for a human to approve it.
+    ToolApprovalId,
     /// A Handlebars template.
     TemplateId,
     /// An outreach campaign.

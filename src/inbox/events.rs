@@ -1,8 +1,11 @@
 //! The wire form of an inbox event: the stored event plus a protocol version.
 
+use bytestring::ByteString;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
 
+use super::Signal;
 use crate::db::models::Event;
 use crate::domain::{ChatId, OrganizationId};
 
@@ -28,6 +31,19 @@ pub struct InboxEvent {
     /// Routing only; not sent to clients.
     #[serde(skip_serializing, default)]
     pub organization_id: Option<OrganizationId>,
+    /// The client frame, serialised once however many sessions receive it.
+    #[serde(skip)]
+    wire: OnceLock<ByteString>,
+}
+
+impl InboxEvent {
+    /// The event as a client frame (JSON text); computed on first use, then shared, so fanning
+    /// an event out to many sessions costs one serialisation.
+    pub fn wire(&self) -> ByteString {
+        self.wire
+            .get_or_init(|| ByteString::from(serde_json::to_string(self).unwrap_or_default()))
+            .clone()
+    }
 }
 
 impl From<&Event> for InboxEvent {
@@ -40,15 +56,19 @@ impl From<&Event> for InboxEvent {
             data: event.payload.clone(),
             at: event.created_at,
             organization_id: Some(event.organization_id),
+            wire: OnceLock::new(),
         }
     }
 }
 
-/// What travels on Redis: the event and its organisation.
+/// What travels on Redis: an event or a signal, and its organisation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Envelope {
     /// The node that published it (it delivered locally already and skips its own echo).
     pub node: uuid::Uuid,
     pub organization_id: OrganizationId,
-    pub event: InboxEvent,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<InboxEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<Signal>,
 }

@@ -10,8 +10,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-use super::InboxEvent;
 use super::events::Envelope;
+use super::{InboxEvent, Signal};
 use crate::domain::OrganizationId;
 
 /// What a session's queue carries.
@@ -21,6 +21,8 @@ pub enum HubMessage {
     Event(Arc<InboxEvent>),
     /// Notifications may have been missed (Redis reconnected): catch up from the database.
     Resync,
+    /// An ephemeral signal (typing, presence, job progress).
+    Signal(Arc<Signal>),
 }
 
 /// The node's hub. Cheap to clone.
@@ -140,6 +142,20 @@ impl InboxHub {
         }
     }
 
+    /// Hands a signal to every session of its organisation that has room for it. A session
+    /// with a full queue simply misses it: signals are not worth cutting a client off for.
+    pub fn deliver_signal(&self, organization_id: OrganizationId, signal: Arc<Signal>) {
+        if let Ok(map) = self.inner.subscribers.read()
+            && let Some(subscribers) = map.get(&organization_id)
+        {
+            for subscriber in subscribers {
+                let _ = subscriber
+                    .sender
+                    .try_send(HubMessage::Signal(signal.clone()));
+            }
+        }
+    }
+
     /// Tells every session to catch up from the database.
     fn resync_all(&self) {
         if let Ok(map) = self.inner.subscribers.read() {
@@ -204,7 +220,14 @@ impl InboxHub {
             };
             match serde_json::from_str::<Envelope>(&payload) {
                 Ok(envelope) if envelope.node == self.inner.node_id => {}
-                Ok(envelope) => self.deliver(envelope.organization_id, Arc::new(envelope.event)),
+                Ok(envelope) => {
+                    if let Some(event) = envelope.event {
+                        self.deliver(envelope.organization_id, Arc::new(event));
+                    }
+                    if let Some(signal) = envelope.signal {
+                        self.deliver_signal(envelope.organization_id, Arc::new(signal));
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "ignoring a malformed inbox notification"),
             }
         }

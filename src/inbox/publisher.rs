@@ -5,7 +5,7 @@ use redis::aio::ConnectionManager;
 use std::sync::Arc;
 
 use super::events::Envelope;
-use super::{InboxEvent, InboxHub, channel_name};
+use super::{InboxEvent, InboxHub, Signal, channel_name};
 use crate::channels::ingest::{IngestListener, IngestOutcome};
 use crate::db::models::Event;
 
@@ -37,31 +37,55 @@ impl EventPublisher {
                 None => continue,
             };
             self.hub.deliver(organization_id, Arc::new(event.clone()));
-            let envelope = Envelope {
+            self.announce(Envelope {
                 node: self.hub.node_id(),
                 organization_id,
-                event,
-            };
-            let payload = match serde_json::to_string(&envelope) {
-                Ok(payload) => payload,
-                Err(e) => {
-                    tracing::error!(error = %e, "serialising an inbox event failed");
-                    continue;
-                }
-            };
-            let channel = format!("{}{}", self.key_prefix, channel_name(organization_id));
-            let mut redis = self.redis.clone();
-            tokio::spawn(async move {
-                let published: Result<i64, _> = redis::cmd("PUBLISH")
-                    .arg(&channel)
-                    .arg(payload)
-                    .query_async(&mut redis)
-                    .await;
-                if let Err(e) = published {
-                    tracing::warn!(error = %e, "publishing an inbox event failed; clients will catch up by cursor");
-                }
+                event: Some(event),
+                signal: None,
             });
         }
+    }
+
+    /// Sends an ephemeral signal to every node's sessions of its organisation. Nothing is
+    /// stored; a lost signal is simply not seen.
+    pub fn signal(&self, signal: Signal) {
+        let Some(organization_id) = signal.organization_id else {
+            return;
+        };
+        self.hub
+            .deliver_signal(organization_id, Arc::new(signal.clone()));
+        self.announce(Envelope {
+            node: self.hub.node_id(),
+            organization_id,
+            event: None,
+            signal: Some(signal),
+        });
+    }
+
+    fn announce(&self, envelope: Envelope) {
+        let payload = match serde_json::to_string(&envelope) {
+            Ok(payload) => payload,
+            Err(e) => {
+                tracing::error!(error = %e, "serialising an inbox notification failed");
+                return;
+            }
+        };
+        let channel = format!(
+            "{}{}",
+            self.key_prefix,
+            channel_name(envelope.organization_id)
+        );
+        let mut redis = self.redis.clone();
+        tokio::spawn(async move {
+            let published: Result<i64, _> = redis::cmd("PUBLISH")
+                .arg(&channel)
+                .arg(payload)
+                .query_async(&mut redis)
+                .await;
+            if let Err(e) = published {
+                tracing::warn!(error = %e, "publishing an inbox notification failed; clients will catch up by cursor");
+            }
+        });
     }
 }
 

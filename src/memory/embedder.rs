@@ -19,4 +19,10 @@ pub enum EmbedError {
 pub trait Embedder: Send + Sync + 'static {
     /// One vector per input, in order.
     fn embed(&self, inputs: Vec<String>) -> BoxFuture<'static, Result<Vec<Vec<f32>>, EmbedError>>;
+
+    /// The dimension of the vectors it produces, when known up front (start-up compares it
+    /// with the `agent_memories.embedding` column).
+    fn dimensions(&self) -> Option<usize> {
+        None
+    }
 }

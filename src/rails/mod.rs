@@ -6,6 +6,22 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod action;
+pub mod input;
+pub mod opt_out;
+pub mod output;
+pub mod pii;
+pub mod policy;
+pub mod suppression;
+
+pub use action::{ActionRails, RailError};
+pub use input::check_input;
+pub use opt_out::is_opt_out;
+pub use output::{OutputFacts, check_output};
+pub use pii::redact_pii;
+pub use policy::{QuietHours, RailConfigError, RailPolicy};
+pub use suppression::{OptOutOutcome, suppress_on_opt_out};
+
 /// What one rail decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]

@@ -7,6 +7,18 @@
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
+pub mod approvals;
+pub mod args;
+mod crm;
+mod email;
+mod error;
+mod followup;
+pub mod registry;
+
+pub use approvals::ApprovalError;
+pub use error::ToolError;
+pub use registry::{Executed, MAX_ARGUMENT_BYTES, ToolRegistry};
+
 use crate::domain::{AgentId, ChatId, ContactId, ExecutionId, OrganizationId};
 
 /// One call the model asked for.
@@ -47,6 +59,9 @@ pub struct ToolScope {
     pub execution_id: ExecutionId,
     /// The agent's allow-list.
     pub allowed: Vec<String>,
+    /// Tools that wait for a human before they run (the agent's
+    /// `guardrails.approval_required_tools`, see `RailPolicy::approval_required_tools`).
+    pub approval_required: Vec<String>,
 }
 
 /// What came of a call; every variant is fed back to the model as the tool's result.

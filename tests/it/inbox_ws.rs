@@ -9,10 +9,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::support::{TestApp, TestOrg};
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(
+pub(crate) async fn connect(
     app: &TestApp,
     credential: &str,
     origin: Option<&str>,
@@ -33,7 +33,7 @@ async fn connect(
         .map(|(socket, _)| socket)
 }
 
-async fn next_json(socket: &mut Socket) -> Value {
+pub(crate) async fn next_json(socket: &mut Socket) -> Value {
     loop {
         let frame = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
             .await
@@ -48,14 +48,14 @@ async fn next_json(socket: &mut Socket) -> Value {
     }
 }
 
-async fn command(socket: &mut Socket, value: Value) {
+pub(crate) async fn command(socket: &mut Socket, value: Value) {
     socket
         .send(Frame::Text(value.to_string().into()))
         .await
         .expect("send");
 }
 
-async fn chat_with_contact(app: &TestApp, org: &TestOrg) -> String {
+pub(crate) async fn chat_with_contact(app: &TestApp, org: &TestOrg) -> String {
     let (_, channel) = app
         .post(
             "/api/v1/channels",

@@ -273,3 +273,75 @@ async fn events_reach_local_subscribers_of_their_organisation_only() {
     assert!(matches!(slow.receiver.try_recv(), Ok(HubMessage::Event(_))));
     assert!(slow.receiver.try_recv().is_err(), "and its queue is closed");
 }
+
+#[actix_web::test]
+async fn one_batch_absorbs_its_own_duplicates_counts_unread_and_links_replies() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("acme").await;
+    let channel = web_channel(&app, &org, true).await;
+    // A long linger makes the whole burst one batch.
+    let config = IngestConfig {
+        linger: std::time::Duration::from_millis(200),
+        ..IngestConfig::default()
+    };
+    let ingestor = Ingestor::start(app.ctx.db().clone(), config, Vec::new());
+    let stored_first = ingestor
+        .ingest(inbound(channel, "t-old", "m-old", "earlier"))
+        .await
+        .expect("first");
+
+    let mut reply = inbound(channel, "t-old", "m-reply", "answering you");
+    reply.reply_to_external_id = Some("m-old".into());
+    let burst = vec![
+        inbound(channel, "t-new", "m-1", "one"),
+        inbound(channel, "t-new", "m-2", "two"),
+        inbound(channel, "t-new", "m-1", "one again"),
+        inbound(channel, "t-old", "m-old", "redelivered"),
+        reply,
+    ];
+    let calls = burst.into_iter().map(|m| {
+        let ingestor = ingestor.clone();
+        async move { ingestor.ingest(m).await }
+    });
+    let outcomes: Vec<IngestOutcome> = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|o| o.expect("ingested"))
+        .collect();
+
+    let duplicates: Vec<bool> = outcomes.iter().map(|o| o.duplicate).collect();
+    assert_eq!(duplicates, [false, false, true, true, false]);
+    assert_eq!(outcomes[2].message.id, outcomes[0].message.id);
+    assert_eq!(outcomes[2].message.body, "one", "the first delivery wins");
+    assert_eq!(outcomes[3].message.id, stored_first.message.id);
+    assert_eq!(
+        outcomes[4].message.reply_to_message_id,
+        Some(stored_first.message.id)
+    );
+    assert_eq!(outcomes[0].chat.id, outcomes[1].chat.id, "one new chat");
+    assert!(outcomes[2].events.is_empty() && outcomes[3].events.is_empty());
+
+    let new_chat = outcomes[1].chat.id;
+    let mut conn = app.ctx.db().get().await.expect("db");
+    let chat = switchboard::db::models::Chat::find(&mut conn, org.id, new_chat)
+        .await
+        .expect("chat");
+    assert_eq!(chat.unread_count, 2);
+    assert_eq!(chat.last_message_preview.as_deref(), Some("two"));
+    let events = Event::list_after(&mut conn, org.id, 0, None, 100)
+        .await
+        .expect("events");
+    let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "chat.created").count(),
+        2,
+        "t-old and t-new announced once each: {kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "message.created").count(),
+        4,
+        "m-old, m-1, m-2, m-reply: {kinds:?}"
+    );
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=6).collect::<Vec<_>>());
+}

@@ -3,6 +3,8 @@
 
 mod support;
 
+mod agent_llm;
+mod agent_memory;
 mod agents;
 mod auth;
 mod campaigns;
@@ -18,16 +20,20 @@ mod drafts;
 mod email;
 mod idempotency;
 mod inbox_page;
+mod inbox_signals;
 mod inbox_ws;
 mod ingest;
 mod members;
 mod migrations;
 mod nodes;
+mod ollama_server;
 mod operations;
 mod outbox;
 mod pipeline_stages;
 mod pipelines;
+mod rails;
 mod seed;
 mod short_term_memory;
 mod templates;
+mod tools;
 mod webhooks;

@@ -26,8 +26,19 @@ pub async fn assign_chat(
     id: web::Path<ChatId>,
     body: web::Json<Option<AssignChat>>,
 ) -> ApiResult<HttpResponse> {
+    let chat = assign(&ctx, &caller, *id, body.into_inner().unwrap_or_default()).await?;
+    Ok(HttpResponse::Ok().json(chat))
+}
+
+/// Assigns a chat and announces `chat.updated`; shared by this endpoint and the inbox
+/// WebSocket's `assign` command.
+pub async fn assign(
+    ctx: &AppContext,
+    caller: &Caller,
+    id: ChatId,
+    body: AssignChat,
+) -> ApiResult<Chat> {
     caller.require(Scope::Write)?;
-    let body = body.into_inner().unwrap_or_default();
     if body.user_id.is_some() && body.agent_id.is_some() {
         return Err(ApiError::invalid_fields(
             ["user_id", "agent_id"]
@@ -44,7 +55,6 @@ pub async fn assign_chat(
         assigned_user_id: body.user_id,
         assigned_agent_id: body.agent_id,
     };
-    let id = *id;
     let org = caller.organization_id;
     let mut conn = ctx.db().get().await?;
     let (chat, event) = conn
@@ -65,7 +75,7 @@ pub async fn assign_chat(
             let after = Chat::assign(conn, org, id, &assignment).await?;
             audit::acted(
                 conn,
-                &caller,
+                caller,
                 "assign",
                 "chat",
                 id,
@@ -78,5 +88,5 @@ pub async fn assign_chat(
         })
         .await?;
     ctx.publisher().publish(&[event]);
-    Ok(HttpResponse::Ok().json(chat))
+    Ok(chat)
 }

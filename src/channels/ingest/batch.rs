@@ -9,7 +9,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::persist::{ChannelOwner, channel_owners, persist};
+use super::bulk::persist_batch;
+use super::persist::{ChannelOwner, channel_owners};
 use super::{IngestConfig, IngestError, IngestListener, IngestOutcome, Reply};
 use crate::db::DbPool;
 use crate::domain::InboundMessage;
@@ -79,26 +80,25 @@ async fn commit_batch(pool: &DbPool, batch: Vec<Item>, listeners: &[Arc<dyn Inge
     let work: Vec<(ChannelOwner, InboundMessage)> =
         ready.iter().map(|(o, m, _)| (*o, m.clone())).collect();
     let together = conn
-        .transaction::<_, diesel::result::Error, _>(async |conn| {
-            let mut outcomes = Vec::with_capacity(work.len());
-            for (owner, message) in &work {
-                outcomes.push(persist(conn, *owner, message).await?);
-            }
-            Ok(outcomes)
-        })
+        .transaction::<_, diesel::result::Error, _>(async |conn| persist_batch(conn, &work).await)
         .await;
     let results: Vec<Result<IngestOutcome, IngestError>> = match together {
         Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
         Err(_) if work.len() > 1 => {
             // Isolate the failing message: each one alone in its own transaction.
             let mut results = Vec::with_capacity(work.len());
-            for (owner, message) in &work {
+            for item in work.chunks(1) {
                 let alone = conn
                     .transaction::<_, diesel::result::Error, _>(async |conn| {
-                        persist(conn, *owner, message).await
+                        persist_batch(conn, item).await
                     })
                     .await
-                    .map_err(|e| IngestError::Database(e.to_string()));
+                    .map_err(|e| IngestError::Database(e.to_string()))
+                    .and_then(|mut outcomes| {
+                        outcomes
+                            .pop()
+                            .ok_or_else(|| IngestError::Database("no outcome".into()))
+                    });
                 results.push(alone);
             }
             results

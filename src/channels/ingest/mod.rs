@@ -6,6 +6,7 @@
 //! router, the inbox event publisher) are told.
 
 mod batch;
+mod bulk;
 mod persist;
 
 pub use persist::{ChannelOwner, IngestOutcome};

@@ -1,18 +1,16 @@
-//! Writing one `InboundMessage` inside a (batch) transaction: resolve the contact and the chat,
-//! insert the message with dedupe on `(channel_id, external_id)`, bump the chat, append events.
-//! A duplicate returns the stored message and changes nothing.
+//! The per-message parts of ingest: which channel a message names, and for a message that opens
+//! a new thread, its contact (found by id, Telegram user or email, else created) and its chat.
+//! Everything else is written set-based for the whole batch by [`super::bulk`].
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::upsert::on_constraint;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::models::message::preview;
 use crate::db::models::{Chat, Contact, Event, Message};
 use crate::db::schema::{channels, chats, contacts, messages};
 use crate::domain::{
-    ChannelId, ChannelKind, ChatId, ChatStatus, ContactId, Direction, InboundMessage, MessageId,
-    MessageStatus, OrganizationId, SenderKind,
+    ChannelId, ChannelKind, ChatId, ContactId, Direction, InboundMessage, MessageId, MessageStatus,
+    OrganizationId, SenderKind,
 };
 
 /// What became of one inbound message.
@@ -58,142 +56,26 @@ pub async fn channel_owners(
         .await
 }
 
+/// A new inbound message row.
 #[derive(Insertable)]
 #[diesel(table_name = messages)]
-struct InboundRow<'a> {
-    id: MessageId,
-    organization_id: OrganizationId,
-    chat_id: ChatId,
-    channel_id: ChannelId,
-    direction: Direction,
-    sender_kind: SenderKind,
-    body: &'a str,
-    status: MessageStatus,
-    external_id: &'a str,
-    reply_to_message_id: Option<MessageId>,
-    attachments: serde_json::Value,
-    metadata: serde_json::Value,
-    created_at: DateTime<Utc>,
+pub(super) struct InboundRow<'a> {
+    pub(super) id: MessageId,
+    pub(super) organization_id: OrganizationId,
+    pub(super) chat_id: ChatId,
+    pub(super) channel_id: ChannelId,
+    pub(super) direction: Direction,
+    pub(super) sender_kind: SenderKind,
+    pub(super) body: &'a str,
+    pub(super) status: MessageStatus,
+    pub(super) external_id: &'a str,
+    pub(super) reply_to_message_id: Option<MessageId>,
+    pub(super) attachments: serde_json::Value,
+    pub(super) metadata: serde_json::Value,
+    pub(super) created_at: DateTime<Utc>,
 }
 
-/// Persists one message; call inside a transaction.
-pub async fn persist(
-    conn: &mut AsyncPgConnection,
-    owner: ChannelOwner,
-    inbound: &InboundMessage,
-) -> QueryResult<IngestOutcome> {
-    let org = owner.organization_id;
-    if let Some(existing) = find_existing(conn, owner.id, &inbound.external_message_id).await? {
-        let chat = Chat::find(conn, org, existing.chat_id).await?;
-        return Ok(IngestOutcome {
-            message: existing,
-            chat,
-            duplicate: true,
-            events: Vec::new(),
-        });
-    }
-    let contact = resolve_contact(conn, owner, inbound).await?;
-    let (chat, chat_created) =
-        resolve_chat(conn, owner, contact, &inbound.external_thread_id).await?;
-    let reply_to = match &inbound.reply_to_external_id {
-        Some(external) => find_existing(conn, owner.id, external).await?.map(|m| m.id),
-        None => None,
-    };
-    let row = InboundRow {
-        id: MessageId::new(),
-        organization_id: org,
-        chat_id: chat.id,
-        channel_id: owner.id,
-        direction: Direction::Inbound,
-        sender_kind: SenderKind::Contact,
-        body: &inbound.text,
-        status: MessageStatus::Received,
-        external_id: &inbound.external_message_id,
-        reply_to_message_id: reply_to,
-        attachments: serde_json::to_value(&inbound.attachments)
-            .unwrap_or_else(|_| serde_json::json!([])),
-        metadata: if inbound.metadata.is_null() {
-            serde_json::json!({})
-        } else {
-            inbound.metadata.clone()
-        },
-        created_at: Utc::now(),
-    };
-    let inserted: Option<Message> = diesel::insert_into(messages::table)
-        .values(&row)
-        .on_conflict(on_constraint("messages_channel_id_external_id_key"))
-        .do_nothing()
-        .returning(Message::as_returning())
-        .get_result(conn)
-        .await
-        .optional()?;
-    let Some(message) = inserted else {
-        // Lost a race with a concurrent delivery of the same message on another node.
-        let existing = find_existing(conn, owner.id, &inbound.external_message_id)
-            .await?
-            .ok_or(diesel::result::Error::NotFound)?;
-        let chat = Chat::find(conn, org, existing.chat_id).await?;
-        return Ok(IngestOutcome {
-            message: existing,
-            chat,
-            duplicate: true,
-            events: Vec::new(),
-        });
-    };
-    let chat = diesel::update(
-        chats::table
-            .filter(chats::organization_id.eq(org))
-            .filter(chats::id.eq(chat.id)),
-    )
-    .set((
-        chats::last_message_at.eq(message.created_at),
-        chats::last_message_preview.eq(preview(&message.body)),
-        chats::unread_count.eq(chats::unread_count + 1),
-        // A contact writing again reopens a resolved or snoozed conversation.
-        chats::status.eq(ChatStatus::Open),
-        chats::snoozed_until.eq(None::<DateTime<Utc>>),
-    ))
-    .returning(Chat::as_returning())
-    .get_result(conn)
-    .await?;
-    let mut events = Vec::with_capacity(2);
-    if chat_created {
-        events.push(
-            Event::append(
-                conn,
-                org,
-                "chat.created",
-                Some(chat.id),
-                &serde_json::json!({ "chat": chat }),
-            )
-            .await?,
-        );
-    }
-    let payload = serde_json::json!({ "message": message, "chat": chat });
-    events.push(Event::append(conn, org, "message.created", Some(chat.id), &payload).await?);
-    Ok(IngestOutcome {
-        message,
-        chat,
-        duplicate: false,
-        events,
-    })
-}
-
-async fn find_existing(
-    conn: &mut AsyncPgConnection,
-    channel: ChannelId,
-    external_id: &str,
-) -> QueryResult<Option<Message>> {
-    messages::table
-        .filter(messages::channel_id.eq(channel))
-        .filter(messages::external_id.eq(external_id))
-        .select(Message::as_select())
-        .first(conn)
-        .await
-        .optional()
-}
-
-async fn resolve_contact(
+pub(super) async fn resolve_contact(
     conn: &mut AsyncPgConnection,
     owner: ChannelOwner,
     inbound: &InboundMessage,
@@ -246,7 +128,7 @@ async fn resolve_contact(
     Contact::create(conn, &form).await.map(|c| c.id)
 }
 
-async fn resolve_chat(
+pub(super) async fn resolve_chat(
     conn: &mut AsyncPgConnection,
     owner: ChannelOwner,
     contact: ContactId,

@@ -3,6 +3,7 @@
 //! one-time ticket for browsers) before any frame flows; a tenant only ever receives its own
 //! organisation's events.
 
+mod commands;
 mod protocol;
 mod session;
 mod ticket;

@@ -1,11 +1,11 @@
 //! The inbox WebSocket protocol (version 1): JSON text frames. Clients send commands, each with
-//! an `id` that its `ack` or `error` echoes; the server sends `hello` once, then `event` frames
-//! carrying the organisation's cursor (`seq`). See docs/inbox-protocol.md.
+//! an `id` that its `ack` or `error` echoes; the server sends `hello` once, then events (each
+//! [`InboxEvent`](crate::inbox::InboxEvent) is its own frame, carrying the organisation's cursor
+//! `seq`) and signals (no cursor). See docs/inbox-protocol.md.
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{ChatId, MessageId};
-use crate::inbox::InboxEvent;
+use crate::domain::{AgentId, ChatId, MessageId, UserId};
 
 /// A command from the client.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -59,6 +59,32 @@ pub enum ClientCommand {
         /// The draft.
         message_id: MessageId,
     },
+    /// The operator started (or, with `active: false`, stopped) typing in a chat; the other
+    /// operators get a `typing` signal.
+    Typing {
+        /// Echoed in the ack.
+        id: String,
+        /// The chat.
+        chat_id: ChatId,
+        /// Typing now (default) or stopped.
+        #[serde(default = "yes")]
+        active: bool,
+    },
+    /// Hands the chat to a member, to an agent, or (neither) to nobody.
+    Assign {
+        /// Echoed in the ack.
+        id: String,
+        /// The chat.
+        chat_id: ChatId,
+        /// A member of the organisation.
+        user_id: Option<UserId>,
+        /// An agent of the organisation.
+        agent_id: Option<AgentId>,
+    },
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl ClientCommand {
@@ -69,7 +95,9 @@ impl ClientCommand {
             | ClientCommand::Send { id, .. }
             | ClientCommand::MarkRead { id, .. }
             | ClientCommand::ApproveDraft { id, .. }
-            | ClientCommand::RejectDraft { id, .. } => id,
+            | ClientCommand::RejectDraft { id, .. }
+            | ClientCommand::Typing { id, .. }
+            | ClientCommand::Assign { id, .. } => id,
         }
     }
 }
@@ -105,11 +133,5 @@ pub enum ServerFrame<'a> {
         code: &'a str,
         /// Explanation.
         message: String,
-    },
-    /// An inbox event.
-    Event {
-        /// The event.
-        #[serde(flatten)]
-        event: &'a InboxEvent,
     },
 }

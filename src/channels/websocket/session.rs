@@ -4,17 +4,17 @@
 //! live stream continues from there; a gap in the live stream is filled from PostgreSQL too.
 
 use actix_ws::{CloseCode, CloseReason, Message as WsMessage, MessageStream, Session};
+use bytestring::ByteString;
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 
-use super::protocol::{ClientCommand, ServerFrame};
-use crate::api::chats::send_operator_message;
+use super::protocol::ServerFrame;
 use crate::api::error::ApiError;
 use crate::auth::Caller;
 use crate::context::AppContext;
 use crate::db::models::Event;
 use crate::domain::ChatId;
-use crate::inbox::{HubMessage, InboxEvent, PROTOCOL_VERSION};
+use crate::inbox::{HubMessage, InboxEvent, PROTOCOL_VERSION, Signal};
 
 /// Largest frame a client may send.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -22,26 +22,28 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
 /// Silence after which the client is considered gone.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(45);
-/// Events queued for one connection before it counts as a slow consumer.
-pub const QUEUE_CAPACITY: usize = 512;
 /// Longest a single frame may wait to be written before the client counts as a slow consumer.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Close code for a client that could not keep up; it should reconnect with its cursor.
 pub const SLOW_CONSUMER: u16 = 4008;
+/// A presence count outlives a node that died without decrementing it by at most this long.
+const PRESENCE_TTL_SECS: i64 = 24 * 3600;
 /// Events read from PostgreSQL per catch-up query.
 const CATCH_UP_PAGE: i64 = 500;
 
-struct Stream {
-    chat: Option<ChatId>,
-    last_seq: i64,
+/// A subscribed client's stream: which chats, and the last cursor it was sent.
+pub(super) struct Stream {
+    pub(super) chat: Option<ChatId>,
+    pub(super) last_seq: i64,
 }
 
-enum Flow {
+/// Whether the connection goes on.
+pub(super) enum Flow {
     Continue,
     Close(CloseReason),
 }
 
-fn close(code: u16, text: &str) -> Flow {
+pub(super) fn close(code: u16, text: &str) -> Flow {
     Flow::Close(CloseReason {
         code: CloseCode::Other(code),
         description: Some(text.to_owned()),
@@ -51,7 +53,10 @@ fn close(code: u16, text: &str) -> Flow {
 /// Runs a connection until either side closes it.
 pub async fn run(ctx: AppContext, caller: Caller, mut ws: Session, mut frames: MessageStream) {
     // Subscribe before anything else, so no event committed from now on can be missed.
-    let mut subscription = ctx.hub().subscribe(caller.organization_id, QUEUE_CAPACITY);
+    let mut subscription = ctx.hub().subscribe(
+        caller.organization_id,
+        ctx.config().server.inbox_queue_capacity,
+    );
     let mut stream: Option<Stream> = None;
     let mut last_heard = Instant::now();
     let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
@@ -69,6 +74,7 @@ pub async fn run(ctx: AppContext, caller: Caller, mut ws: Session, mut frames: M
             return;
         }
     };
+    presence(&ctx, &caller, true).await;
     if send(
         &mut ws,
         &ServerFrame::Hello {
@@ -87,7 +93,7 @@ pub async fn run(ctx: AppContext, caller: Caller, mut ws: Session, mut frames: M
             frame = frames.next() => match frame {
                 Some(Ok(WsMessage::Text(text))) => {
                     last_heard = Instant::now();
-                    handle_text(&ctx, &caller, &mut ws, &mut stream, &text).await
+                    super::commands::handle_text(&ctx, &caller, &mut ws, &mut stream, &text).await
                 }
                 Some(Ok(WsMessage::Ping(bytes))) => {
                     last_heard = Instant::now();
@@ -103,6 +109,7 @@ pub async fn run(ctx: AppContext, caller: Caller, mut ws: Session, mut frames: M
             message = subscription.receiver.recv() => match message {
                 Some(HubMessage::Event(event)) => deliver(&ctx, &caller, &mut ws, &mut stream, &event).await,
                 Some(HubMessage::Resync) => catch_up(&ctx, &caller, &mut ws, &mut stream, None).await,
+                Some(HubMessage::Signal(signal)) => relay(&mut ws, &stream, &signal).await,
                 None => close(SLOW_CONSUMER, "slow consumer: reconnect with your last cursor"),
             },
             _ = heartbeat.tick() => {
@@ -121,182 +128,89 @@ pub async fn run(ctx: AppContext, caller: Caller, mut ws: Session, mut frames: M
     };
     drop(subscription);
     let _ = ws.close(outcome).await;
+    presence(&ctx, &caller, false).await;
 }
 
-async fn current_cursor(ctx: &AppContext, caller: &Caller) -> Result<i64, ApiError> {
+/// Sends a signal to a subscribed client whose stream covers its chat.
+async fn relay(ws: &mut Session, stream: &Option<Stream>, signal: &Signal) -> Flow {
+    let Some(current) = stream else {
+        return Flow::Continue;
+    };
+    if signal.chat_id.is_some()
+        && current
+            .chat
+            .is_some_and(|chat| signal.chat_id != Some(chat))
+    {
+        return Flow::Continue;
+    }
+    let Ok(text) = serde_json::to_string(signal) else {
+        return Flow::Continue;
+    };
+    if send_text(ws, text.into()).await.is_err() {
+        return close(
+            SLOW_CONSUMER,
+            "slow consumer: reconnect with your last cursor",
+        );
+    }
+    Flow::Continue
+}
+
+/// Counts an operator's open inbox connections (across nodes, in Redis) and signals `presence`
+/// when the first opens or the last closes. API keys have no person behind them: no presence.
+async fn presence(ctx: &AppContext, caller: &Caller, connected: bool) {
+    let Some(user) = caller.user_id() else {
+        return;
+    };
+    let key = ctx.redis_key(&format!("presence:{}:{user}", caller.organization_id));
+    let mut redis = ctx.redis();
+    let delta: i64 = if connected { 1 } else { -1 };
+    let counted: redis::RedisResult<(i64, i64)> = redis::pipe()
+        .atomic()
+        .incr(&key, delta)
+        .expire(&key, PRESENCE_TTL_SECS)
+        .query_async(&mut redis)
+        .await;
+    match counted {
+        Ok((1, _)) if connected => {
+            ctx.publisher()
+                .signal(Signal::presence(caller.organization_id, user, true))
+        }
+        Ok((n, _)) if !connected && n <= 0 => {
+            let _: redis::RedisResult<i64> =
+                redis::cmd("DEL").arg(&key).query_async(&mut redis).await;
+            ctx.publisher()
+                .signal(Signal::presence(caller.organization_id, user, false));
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "presence count unavailable"),
+    }
+}
+
+pub(super) async fn current_cursor(ctx: &AppContext, caller: &Caller) -> Result<i64, ApiError> {
     let mut conn = ctx.db().get().await?;
     Ok(Event::latest_seq(&mut conn, caller.organization_id).await?)
 }
 
-async fn send(ws: &mut Session, frame: &ServerFrame<'_>) -> Result<(), ()> {
+/// Sends a frame; `Err` when the client did not take it within [`SEND_TIMEOUT`] or is gone.
+pub(super) async fn send(ws: &mut Session, frame: &ServerFrame<'_>) -> Result<(), ()> {
     let text = serde_json::to_string(frame).map_err(|_| ())?;
+    send_text(ws, text.into()).await
+}
+
+async fn send_text(ws: &mut Session, text: ByteString) -> Result<(), ()> {
     match tokio::time::timeout(SEND_TIMEOUT, ws.text(text)).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
     }
 }
 
-fn error_frame<'a>(id: Option<&'a str>, error: &'a ApiError) -> ServerFrame<'a> {
+/// The `error` frame of a failed command (or connection).
+pub(super) fn error_frame<'a>(id: Option<&'a str>, error: &'a ApiError) -> ServerFrame<'a> {
     ServerFrame::Error {
         id,
         code: error.code,
         message: error.message.clone(),
     }
-}
-
-async fn handle_text(
-    ctx: &AppContext,
-    caller: &Caller,
-    ws: &mut Session,
-    stream: &mut Option<Stream>,
-    text: &str,
-) -> Flow {
-    let command: ClientCommand = match serde_json::from_str(text) {
-        Ok(command) => command,
-        Err(e) => {
-            let error =
-                ApiError::bad_request("invalid_command", format!("not a valid command: {e}"));
-            return if send(ws, &error_frame(None, &error)).await.is_ok() {
-                Flow::Continue
-            } else {
-                close(SLOW_CONSUMER, "slow consumer")
-            };
-        }
-    };
-    let result = match &command {
-        ClientCommand::Subscribe {
-            id,
-            cursor,
-            chat_id,
-        } => {
-            let start = match cursor {
-                Some(cursor) if *cursor >= 0 => Ok(*cursor),
-                Some(_) => Err(ApiError::bad_request(
-                    "invalid_cursor",
-                    "cursor must be zero or more",
-                )),
-                None => current_cursor(ctx, caller).await,
-            };
-            match start {
-                Ok(start) => {
-                    *stream = Some(Stream {
-                        chat: *chat_id,
-                        last_seq: start,
-                    });
-                    if let Flow::Close(reason) = catch_up(ctx, caller, ws, stream, None).await {
-                        return Flow::Close(reason);
-                    }
-                    let cursor = stream.as_ref().map(|s| s.last_seq);
-                    Ok(ServerFrame::Ack {
-                        id,
-                        cursor,
-                        data: None,
-                    })
-                }
-                Err(e) => Err(e),
-            }
-        }
-        ClientCommand::Send {
-            id,
-            chat_id,
-            body,
-            reply_to_message_id,
-        } => match send_command(ctx, caller, *chat_id, body, *reply_to_message_id).await {
-            Ok(message) => Ok(ServerFrame::Ack {
-                id,
-                cursor: None,
-                data: Some(message),
-            }),
-            Err(e) => Err(e),
-        },
-        ClientCommand::ApproveDraft {
-            id,
-            chat_id,
-            message_id,
-            body,
-        } => {
-            match review_command(ctx, caller, *chat_id, *message_id, Some(body.as_deref())).await {
-                Ok(message) => Ok(ServerFrame::Ack {
-                    id,
-                    cursor: None,
-                    data: Some(message),
-                }),
-                Err(e) => Err(e),
-            }
-        }
-        ClientCommand::RejectDraft {
-            id,
-            chat_id,
-            message_id,
-        } => match review_command(ctx, caller, *chat_id, *message_id, None).await {
-            Ok(message) => Ok(ServerFrame::Ack {
-                id,
-                cursor: None,
-                data: Some(message),
-            }),
-            Err(e) => Err(e),
-        },
-        ClientCommand::MarkRead { id, chat_id } => {
-            match crate::api::chats::read_chat(ctx, caller, *chat_id).await {
-                Ok(_) => Ok(ServerFrame::Ack {
-                    id,
-                    cursor: None,
-                    data: None,
-                }),
-                Err(e) => Err(e),
-            }
-        }
-    };
-    let sent = match &result {
-        Ok(frame) => send(ws, frame).await,
-        Err(error) => send(ws, &error_frame(Some(command.id()), error)).await,
-    };
-    if sent.is_ok() {
-        Flow::Continue
-    } else {
-        close(SLOW_CONSUMER, "slow consumer")
-    }
-}
-
-async fn send_command(
-    ctx: &AppContext,
-    caller: &Caller,
-    chat: ChatId,
-    body: &str,
-    reply_to: Option<crate::domain::MessageId>,
-) -> Result<serde_json::Value, ApiError> {
-    let length = body.trim().chars().count();
-    if length == 0 || body.chars().count() > 16_000 {
-        return Err(ApiError::invalid_field(
-            "body",
-            "must be 1 to 16000 characters",
-        ));
-    }
-    let mut conn = ctx.db().get().await?;
-    let (message, event) = send_operator_message(&mut conn, caller, chat, body, reply_to).await?;
-    ctx.publisher().publish(&[event]);
-    ctx.remember_message(&message).await;
-    serde_json::to_value(&message).map_err(ApiError::internal)
-}
-
-/// Approves (`Some(edited text or None)`) or rejects (`None`) an AI draft, then publishes its
-/// `draft.resolved` event.
-async fn review_command(
-    ctx: &AppContext,
-    caller: &Caller,
-    chat: ChatId,
-    message: crate::domain::MessageId,
-    approval: Option<Option<&str>>,
-) -> Result<serde_json::Value, ApiError> {
-    let mut conn = ctx.db().get().await?;
-    let (message, event) = match approval {
-        Some(edited) => {
-            crate::api::chats::approve_draft(&mut conn, caller, chat, message, edited).await?
-        }
-        None => crate::api::chats::reject_draft(&mut conn, caller, chat, message).await?,
-    };
-    ctx.publisher().publish(&[event]);
-    serde_json::to_value(&message).map_err(ApiError::internal)
 }
 
 /// A live event: skip what was already sent, fill any gap from PostgreSQL, then send it.
@@ -317,7 +231,7 @@ async fn deliver(
         return catch_up(ctx, caller, ws, stream, Some(event.seq)).await;
     }
     let wanted = current.chat.is_none_or(|chat| event.chat_id == Some(chat));
-    if wanted && send(ws, &ServerFrame::Event { event }).await.is_err() {
+    if wanted && send_text(ws, event.wire()).await.is_err() {
         return close(
             SLOW_CONSUMER,
             "slow consumer: reconnect with your last cursor",
@@ -330,7 +244,7 @@ async fn deliver(
 }
 
 /// Sends stored events after the stream's cursor (up to `until`, inclusive, or all).
-async fn catch_up(
+pub(super) async fn catch_up(
     ctx: &AppContext,
     caller: &Caller,
     ws: &mut Session,
@@ -365,11 +279,7 @@ async fn catch_up(
             }
             let event = InboxEvent::from(stored);
             let wanted = current.chat.is_none_or(|chat| stored.chat_id == Some(chat));
-            if wanted
-                && send(ws, &ServerFrame::Event { event: &event })
-                    .await
-                    .is_err()
-            {
+            if wanted && send_text(ws, event.wire()).await.is_err() {
                 return close(
                     SLOW_CONSUMER,
                     "slow consumer: reconnect with your last cursor",

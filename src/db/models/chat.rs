@@ -16,7 +16,9 @@ use crate::domain::{
 };
 
 /// A chat.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize, ToSchema)]
+#[derive(
+    Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable, Serialize, ToSchema,
+)]
 #[diesel(table_name = chats, check_for_backend(diesel::pg::Pg))]
 pub struct Chat {
     /// Id.

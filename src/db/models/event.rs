@@ -67,6 +67,47 @@ impl Event {
             .await
     }
 
+    /// Appends several events of one organisation with one cursor bump and one insert, in the
+    /// order given (the set-based form of [`Event::append`], for ingest batches).
+    pub async fn append_many(
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        items: &[(&str, Option<ChatId>, &serde_json::Value)],
+    ) -> QueryResult<Vec<Self>> {
+        let Ok(count) = i64::try_from(items.len()) else {
+            return Err(diesel::result::Error::QueryBuilderError(
+                "too many events in one append".into(),
+            ));
+        };
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let last: i64 = diesel::update(organizations::table.find(org))
+            .set(organizations::event_seq.eq(organizations::event_seq + count))
+            .returning(organizations::event_seq)
+            .get_result(conn)
+            .await?;
+        let first = last - count + 1;
+        let rows: Vec<EventInsertForm<'_>> = items
+            .iter()
+            .zip(first..)
+            .map(|((event_type, chat_id, payload), seq)| EventInsertForm {
+                organization_id: org,
+                seq,
+                event_type,
+                chat_id: *chat_id,
+                payload,
+            })
+            .collect();
+        let mut events: Vec<Self> = diesel::insert_into(events::table)
+            .values(&rows)
+            .returning(Self::as_returning())
+            .get_results(conn)
+            .await?;
+        events.sort_by_key(|e| e.seq);
+        Ok(events)
+    }
+
     /// Events after `seq`, oldest first, at most `limit` (a reconnecting client's backlog).
     pub async fn list_after(
         conn: &mut AsyncPgConnection,

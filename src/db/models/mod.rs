@@ -1,6 +1,7 @@
 //! One file per table: the row type, its insert/update forms, and its queries as associated
 //! functions. Every query on a tenant-owned table takes the `OrganizationId` it is scoped to.
 
+pub mod agent_memory;
 pub mod ai_agent;
 pub mod api_key;
 pub mod audit_log;
@@ -23,9 +24,11 @@ pub mod pipeline_stage;
 pub mod refresh_token;
 pub mod suppression;
 pub mod template;
+pub mod tool_approval;
 pub mod user;
 pub mod webhook;
 
+pub use agent_memory::*;
 pub use ai_agent::*;
 pub use api_key::*;
 pub use audit_log::*;
@@ -48,5 +51,6 @@ pub use pipeline_stage::*;
 pub use refresh_token::*;
 pub use suppression::*;
 pub use template::*;
+pub use tool_approval::*;
 pub use user::*;
 pub use webhook::*;
