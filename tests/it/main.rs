@@ -18,6 +18,7 @@ mod contacts;
 mod deal_references;
 mod deals;
 mod drafts;
+mod email;
 mod idempotency;
 mod inbox_page;
 mod inbox_signals;
