@@ -32,6 +32,8 @@ pub struct Config {
     pub llm: LlmConfig,
     /// Where the declarative folders live.
     pub paths: PathsConfig,
+    /// The email edge (unsubscribe key, inbound limits).
+    pub email: crate::channels::email::EmailConfig,
 }
 
 /// `[server]`: where the HTTP API listens.

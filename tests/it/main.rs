@@ -5,6 +5,7 @@ mod support;
 
 mod agent_llm;
 mod agent_memory;
+mod agent_turn;
 mod agents;
 mod auth;
 mod campaigns;
@@ -17,6 +18,7 @@ mod contacts;
 mod deal_references;
 mod deals;
 mod drafts;
+mod email;
 mod idempotency;
 mod inbox_page;
 mod inbox_signals;

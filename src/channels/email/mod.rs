@@ -1,0 +1,38 @@
+//! The email edge: SMTP out (lettre, pooled, TLS per channel, optional DKIM), RFC 8058
+//! one-click unsubscribe, and inbound mail (a signed webhook taking raw MIME) normalised into
+//! `InboundMessage`. Like every edge it holds no business logic: the outbox hands it a queued
+//! message to send, and what arrives goes through the one ingest path.
+//!
+//! - `settings`: an email channel's record, typed.
+//! - `compose`: one message → RFC 5322 bytes (Message-ID, threading, unsubscribe, DKIM).
+//! - `outbound`: the `OutboundSender` for email channels (suppression, SMTP result mapping).
+//! - `unsubscribe`: signed, stateless one-click unsubscribe tokens.
+//! - `inbound`: inbound mail (being built).
+
+pub mod compose;
+pub mod config;
+pub mod inbound;
+pub mod outbound;
+pub mod settings;
+pub mod unsubscribe;
+
+pub use config::EmailConfig;
+pub use outbound::EmailSender;
+pub use unsubscribe::UnsubscribeSigner;
+
+/// What can go wrong on the email edge (mapped to a `SendError` or an HTTP answer once).
+#[derive(Debug, thiserror::Error)]
+pub enum EmailError {
+    /// The channel's settings are unusable.
+    #[error("email channel settings: {0}")]
+    Settings(String),
+    /// An environment variable a channel names is not set.
+    #[error("environment variable {0} is not set")]
+    MissingSecret(String),
+    /// The email could not be built.
+    #[error("composing the email: {0}")]
+    Compose(String),
+    /// An address is not a valid mailbox.
+    #[error("invalid address: {0}")]
+    Address(String),
+}
