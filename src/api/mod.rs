@@ -35,7 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(health::prometheus_metrics)
         .service(openapi::openapi_json)
         .service(crate::channels::websocket::open_inbox)
-        .configure(crate::inbox_page::routes);
+        .configure(crate::inbox_page::routes)
+        .configure(crate::channels::email::inbound::routes);
     openapi::configure_docs(cfg);
     cfg.service(
         web::scope("/api/v1")
