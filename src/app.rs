@@ -8,7 +8,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use std::net::TcpListener;
 use std::time::Duration;
 
-use crate::actors::chat::NoAgent;
+use crate::actors::agent::AgentTurnHandler;
 use crate::api;
 use crate::api::error::ApiError;
 use crate::context::AppContext;
@@ -30,7 +30,11 @@ pub fn build_server(ctx: AppContext, listener: TcpListener) -> anyhow::Result<Ru
     let addr = listener.local_addr()?;
     let config = ctx.config().server.clone();
     ctx.start_background()?;
-    let node = Node::start(&ctx, Arc::new(NoAgent), crate::channels::senders(&ctx));
+    let tools: Arc<dyn crate::tools::ToolExecutor> =
+        Arc::new(crate::tools::ToolRegistry::new(&ctx));
+    let agents = AgentTurnHandler::new(&ctx, Some(tools))
+        .map_err(|e| anyhow::anyhow!("cannot build the model client: {e}"))?;
+    let node = Node::start(&ctx, Arc::new(agents), crate::channels::senders(&ctx));
     let ingestor = web::Data::new(node.ingestor.clone());
     let router = web::Data::new(node.router.clone());
     let outbox_waker = web::Data::new(node.outbox_waker.clone());
@@ -75,14 +79,38 @@ pub async fn serve(ctx: AppContext) -> anyhow::Result<()> {
     let bind = ctx.config().server.bind.clone();
     let listener =
         TcpListener::bind(&bind).map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
-    let running = build_server(ctx, listener)?;
+    check_embedding_dimensions(&ctx).await?;
+    let running = build_server(ctx.clone(), listener)?;
+    let pollers = crate::channels::telegram::start_pollers(&ctx, &running.node.ingestor).await?;
     tracing::info!(addr = %running.addr, "switchboard listening");
     println!(
         "Switchboard is serving on http://{}  (API docs: http://{}/api/docs/)",
         running.addr, running.addr
     );
     running.server.await?;
+    for poller in pollers {
+        poller.shutdown().await;
+    }
     running.node.shutdown().await;
     tracing::info!("switchboard stopped");
     Ok(())
+}
+
+/// Refuses to serve when the embedding model's dimension differs from the
+/// `agent_memories.embedding` column's, so rows never mix dimensions.
+async fn check_embedding_dimensions(ctx: &AppContext) -> anyhow::Result<()> {
+    let llm = crate::llm::LlmClient::new(&ctx.config().llm)?;
+    match crate::memory::LongTermMemory::new(ctx.db().clone(), Arc::new(llm))
+        .check_dimensions()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e @ crate::memory::LongTermError::DimensionMismatch { .. }) => {
+            Err(anyhow::anyhow!("{e}"))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not check the embedding dimension at start-up");
+            Ok(())
+        }
+    }
 }

@@ -27,5 +27,6 @@ pub mod prompts;
 pub mod rails;
 pub mod seed;
 pub mod seed_content;
+pub mod supervisor;
 pub mod telemetry;
 pub mod tools;

@@ -295,6 +295,26 @@ impl From<validator::ValidationErrors> for ApiError {
     }
 }
 
+impl From<crate::channels::telegram::TelegramError> for ApiError {
+    fn from(e: crate::channels::telegram::TelegramError) -> Self {
+        use crate::channels::ingest::IngestError;
+        use crate::channels::telegram::TelegramError as T;
+        match e {
+            T::UnknownChannel => Self::not_found("channel"),
+            T::BadSecret => Self::new(
+                StatusCode::FORBIDDEN,
+                "telegram_secret_mismatch",
+                "the secret token does not match",
+            ),
+            T::BadUpdate(why) => Self::bad_request("invalid_telegram_update", why),
+            T::Ingest(IngestError::Saturated | IngestError::Stopped) | T::Api(_) => {
+                Self::unavailable(e)
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::referenced_field;

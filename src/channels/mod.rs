@@ -6,6 +6,7 @@ pub mod email;
 pub mod ingest;
 pub mod outbound;
 pub mod settings;
+pub mod telegram;
 pub mod websocket;
 
 pub use outbound::ChannelSenders;
@@ -20,14 +21,19 @@ use crate::db::models::MESSAGE_SEND;
 /// Every outbound edge this node runs, keyed by outbox work kind. Each channel edge adds its
 /// sender to the `ChannelSenders` here (one line per channel kind).
 pub fn senders(ctx: &AppContext) -> SenderRegistry {
-    let channels = ChannelSenders::new(ctx.db().clone()).with(
-        crate::domain::ChannelKind::Email,
-        Arc::new(email::EmailSender::new(
-            ctx.db().clone(),
-            &ctx.config().server.public_url,
-            email::UnsubscribeSigner::from_config(ctx.config()),
-        )),
-    );
+    let channels = ChannelSenders::new(ctx.db().clone())
+        .with(
+            crate::domain::ChannelKind::Telegram,
+            Arc::new(telegram::TelegramSender::new(ctx.clone())),
+        )
+        .with(
+            crate::domain::ChannelKind::Email,
+            Arc::new(email::EmailSender::new(
+                ctx.db().clone(),
+                &ctx.config().server.public_url,
+                email::UnsubscribeSigner::from_config(ctx.config()),
+            )),
+        );
     let mut registry = SenderRegistry::new();
     if !channels.is_empty() {
         registry.register(MESSAGE_SEND, Arc::new(channels));

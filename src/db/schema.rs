@@ -446,6 +446,18 @@ diesel::table! {
     use diesel::sql_types::*;
     use pgvector::sql_types::*;
 
+    telegram_poll_offsets (channel_id) {
+        channel_id -> Uuid,
+        organization_id -> Uuid,
+        confirmed_offset -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
     templates (id) {
         id -> Uuid,
         organization_id -> Uuid,
@@ -575,6 +587,8 @@ diesel::joinable!(pipelines -> organizations (organization_id));
 diesel::joinable!(refresh_tokens -> organizations (organization_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(suppression_list -> organizations (organization_id));
+diesel::joinable!(telegram_poll_offsets -> channels (channel_id));
+diesel::joinable!(telegram_poll_offsets -> organizations (organization_id));
 diesel::joinable!(templates -> organizations (organization_id));
 diesel::joinable!(tool_approvals -> organizations (organization_id));
 diesel::joinable!(tool_approvals -> users (decided_by));
@@ -605,6 +619,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     pipelines,
     refresh_tokens,
     suppression_list,
+    telegram_poll_offsets,
     templates,
     tool_approvals,
     usage_logs,

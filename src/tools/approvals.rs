@@ -91,7 +91,7 @@ impl ToolRegistry {
                     arguments: row.arguments.clone(),
                 };
                 let parsed = admit(&scope, &call).map_err(Failure::Tool)?;
-                let executed = run_checked(conn, &scope, &parsed)
+                let executed = run_checked(conn, self.memory(), &scope, &parsed)
                     .await
                     .map_err(Failure::Tool)?;
                 let row = ToolApproval::set_result(conn, org, id, &executed.result).await?;

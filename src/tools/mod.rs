@@ -13,6 +13,7 @@ mod crm;
 mod email;
 mod error;
 mod followup;
+mod memory;
 pub mod registry;
 
 pub use approvals::ApprovalError;

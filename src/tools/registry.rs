@@ -11,12 +11,14 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::args::*;
+use super::memory as memory_tools;
 use super::{
     ToolCall, ToolError, ToolExecutor, ToolOutcome, ToolScope, ToolSpec, crm, email, followup,
 };
 use crate::context::AppContext;
 use crate::db::models::{Event, Message, ToolApproval, ToolApprovalInsertForm};
 use crate::domain::ToolApprovalId;
+use crate::memory::LongTermMemory;
 use crate::rails::ActionRails;
 
 /// Largest serialized arguments a call may have.
@@ -65,10 +67,7 @@ pub(crate) enum Parsed {
     UpdateContact(UpdateContactArgs),
     MoveDealStage(MoveDealStageArgs),
     ScheduleFollowup(ScheduleFollowupArgs),
-    // Read once long-term memory is wired in (they answer `tool_unavailable` until then).
-    #[allow(dead_code)]
     Remember(RememberArgs),
-    #[allow(dead_code)]
     SearchMemory(SearchMemoryArgs),
     HandoffToHuman(HandoffToHumanArgs),
     SendEmail(SendEmailArgs),
@@ -92,6 +91,7 @@ pub struct Executed {
 pub struct ToolRegistry {
     ctx: AppContext,
     rails: ActionRails,
+    memory: Option<LongTermMemory>,
 }
 
 fn schema_of<T: JsonSchema>() -> Value {
@@ -199,19 +199,27 @@ async fn preflight(
 /// Checks ids again (they may have changed while a call waited) and runs it.
 pub(crate) async fn run_checked(
     conn: &mut AsyncPgConnection,
+    memory: Option<&LongTermMemory>,
     scope: &ToolScope,
     parsed: &Parsed,
 ) -> Result<Executed, ToolError> {
     preflight(conn, scope, parsed).await?;
-    run(conn, scope, parsed).await
+    run(conn, memory, scope, parsed).await
 }
 
 /// Runs a parsed call on `conn` (inside the caller's transaction).
 async fn run(
     conn: &mut AsyncPgConnection,
+    memory: Option<&LongTermMemory>,
     scope: &ToolScope,
     parsed: &Parsed,
 ) -> Result<Executed, ToolError> {
+    let unavailable = || {
+        ToolError::rejected(
+            "tool_unavailable",
+            "long-term memory is not available in this deployment",
+        )
+    };
     let result = match parsed {
         Parsed::LookupContact(a) => crm::lookup_contact(conn, scope, a).await?,
         Parsed::UpdateContact(a) => crm::update_contact(conn, scope, a).await?,
@@ -219,11 +227,11 @@ async fn run(
         Parsed::ScheduleFollowup(a) => followup::schedule_followup(conn, scope, a).await?,
         Parsed::SendEmail(a) => return email::send_email(conn, scope, a).await,
         Parsed::HandoffToHuman(a) => serde_json::json!({ "handoff": a.reason }),
-        Parsed::Remember(_) | Parsed::SearchMemory(_) => {
-            return Err(ToolError::rejected(
-                "tool_unavailable",
-                "long-term memory is not available in this deployment",
-            ));
+        Parsed::Remember(a) => {
+            memory_tools::remember(memory.ok_or_else(unavailable)?, scope, a).await?
+        }
+        Parsed::SearchMemory(a) => {
+            memory_tools::search_memory(memory.ok_or_else(unavailable)?, scope, a).await?
         }
     };
     Ok(Executed {
@@ -238,7 +246,19 @@ impl ToolRegistry {
         Self {
             ctx: ctx.clone(),
             rails: ActionRails::new(ctx),
+            memory: None,
         }
+    }
+
+    /// Enables `remember` and `search_memory` (without it they answer `tool_unavailable`). The
+    /// agent runtime passes its store so embeddings share its model client and circuit breaker.
+    pub fn with_memory(mut self, memory: LongTermMemory) -> Self {
+        self.memory = Some(memory);
+        self
+    }
+
+    pub(crate) fn memory(&self) -> Option<&LongTermMemory> {
+        self.memory.as_ref()
     }
 
     pub(crate) fn ctx_ref(&self) -> &AppContext {
@@ -309,7 +329,9 @@ impl ToolRegistry {
             });
         }
         let executed = conn
-            .transaction::<_, ToolError, _>(async |conn| run_checked(conn, &scope, &parsed).await)
+            .transaction::<_, ToolError, _>(async |conn| {
+                run_checked(conn, self.memory.as_ref(), &scope, &parsed).await
+            })
             .await?;
         self.after_commit(&scope, &executed).await;
         Ok(ToolOutcome::Done {

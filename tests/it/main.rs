@@ -5,6 +5,7 @@ mod support;
 
 mod agent_llm;
 mod agent_memory;
+mod agent_turn;
 mod agents;
 mod auth;
 mod campaigns;
@@ -34,6 +35,8 @@ mod pipelines;
 mod rails;
 mod seed;
 mod short_term_memory;
+mod telegram;
+mod telegram_server;
 mod templates;
 mod tools;
 mod webhooks;

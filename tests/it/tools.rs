@@ -560,3 +560,78 @@ async fn an_approved_call_that_became_invalid_fails_without_running() {
         Some(stage_of(&pipeline, 0).as_str())
     );
 }
+
+#[actix_web::test]
+async fn memory_tools_write_and_recall_for_the_chats_contact_only() {
+    use crate::agent_llm::llm_config;
+    use crate::ollama_server::OllamaServer;
+    use std::sync::Arc;
+    use switchboard::llm::LlmClient;
+    use switchboard::memory::LongTermMemory;
+
+    let app = TestApp::spawn().await;
+    let s = setup(&app, "tools-memory").await;
+    let mut scope = s.scope.clone();
+    scope.allowed = vec!["remember".into(), "search_memory".into()];
+
+    let without = ToolRegistry::new(&app.ctx);
+    let o = exec(
+        &without,
+        scope.clone(),
+        call("remember", json!({"kind": "fact", "content": "x"})),
+    )
+    .await;
+    assert_eq!(rejected_code(&o), "tool_unavailable");
+
+    let server = OllamaServer::start(384);
+    let client = LlmClient::new(&llm_config(&server.url, 0)).expect("client");
+    let tools = ToolRegistry::new(&app.ctx)
+        .with_memory(LongTermMemory::new(app.ctx.db().clone(), Arc::new(client)));
+    let o = exec(
+        &tools,
+        scope.clone(),
+        call("remember", json!({"kind": "rumour", "content": "x"})),
+    )
+    .await;
+    assert_eq!(rejected_code(&o), "invalid_arguments");
+    done(
+        exec(
+            &tools,
+            scope.clone(),
+            call(
+                "remember",
+                json!({"kind": "preference", "content": "prefers email over phone calls"}),
+            ),
+        )
+        .await,
+    );
+    let found = done(
+        exec(
+            &tools,
+            scope.clone(),
+            call(
+                "search_memory",
+                json!({"query": "how to contact them", "k": 3}),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(
+        found["memories"][0]["content"],
+        "prefers email over phone calls"
+    );
+
+    // Another contact's chat recalls nothing of it.
+    let second = fixture(&app, &s.org, "tools-memory-2").await;
+    let mut theirs = scope.clone();
+    theirs.contact_id = ContactId(second.contact.parse().expect("id"));
+    let found = done(
+        exec(
+            &tools,
+            theirs,
+            call("search_memory", json!({"query": "how to contact them"})),
+        )
+        .await,
+    );
+    assert_eq!(found["memories"], json!([]));
+}

@@ -117,9 +117,11 @@ pub(super) async fn resolve_contact(
         email: sender.email.clone(),
         phone: sender.phone.clone(),
         telegram_user_id: sender.telegram_user_id,
+        // The contact's own (private) chat: positive ids; groups are negative.
         telegram_chat_id: (owner.kind == ChannelKind::Telegram)
             .then(|| inbound.external_thread_id.parse().ok())
-            .flatten(),
+            .flatten()
+            .filter(|id: &i64| *id > 0),
         telegram_username: sender.telegram_username.clone(),
         attributes: serde_json::json!({}),
         source: Some(owner.kind.as_str().to_owned()),

@@ -93,7 +93,9 @@ pub async fn run(ctx: AppContext, caller: Caller, mut ws: Session, mut frames: M
             frame = frames.next() => match frame {
                 Some(Ok(WsMessage::Text(text))) => {
                     last_heard = Instant::now();
-                    super::commands::handle_text(&ctx, &caller, &mut ws, &mut stream, &text).await
+                    // Boxed: command handling is rare, and inlined its state would make every idle
+                    // connection's task as large as the largest command.
+                    Box::pin(super::commands::handle_text(&ctx, &caller, &mut ws, &mut stream, &text)).await
                 }
                 Some(Ok(WsMessage::Ping(bytes))) => {
                     last_heard = Instant::now();
@@ -108,7 +110,7 @@ pub async fn run(ctx: AppContext, caller: Caller, mut ws: Session, mut frames: M
             },
             message = subscription.receiver.recv() => match message {
                 Some(HubMessage::Event(event)) => deliver(&ctx, &caller, &mut ws, &mut stream, &event).await,
-                Some(HubMessage::Resync) => catch_up(&ctx, &caller, &mut ws, &mut stream, None).await,
+                Some(HubMessage::Resync) => Box::pin(catch_up(&ctx, &caller, &mut ws, &mut stream, None)).await,
                 Some(HubMessage::Signal(signal)) => relay(&mut ws, &stream, &signal).await,
                 None => close(SLOW_CONSUMER, "slow consumer: reconnect with your last cursor"),
             },
@@ -228,7 +230,7 @@ async fn deliver(
         return Flow::Continue;
     }
     if event.seq > current.last_seq + 1 {
-        return catch_up(ctx, caller, ws, stream, Some(event.seq)).await;
+        return Box::pin(catch_up(ctx, caller, ws, stream, Some(event.seq))).await;
     }
     let wanted = current.chat.is_none_or(|chat| event.chat_id == Some(chat));
     if wanted && send_text(ws, event.wire()).await.is_err() {

@@ -1,6 +1,7 @@
 //! One file per table: the row type, its insert/update forms, and its queries as associated
 //! functions. Every query on a tenant-owned table takes the `OrganizationId` it is scoped to.
 
+pub mod agent_execution;
 pub mod agent_memory;
 pub mod ai_agent;
 pub mod api_key;
@@ -23,11 +24,13 @@ pub mod pipeline;
 pub mod pipeline_stage;
 pub mod refresh_token;
 pub mod suppression;
+pub mod telegram_poll_offset;
 pub mod template;
 pub mod tool_approval;
 pub mod user;
 pub mod webhook;
 
+pub use agent_execution::{AgentExecution, AgentExecutionFinishForm, AgentExecutionInsertForm};
 pub use agent_memory::*;
 pub use ai_agent::*;
 pub use api_key::*;
@@ -50,6 +53,7 @@ pub use pipeline::*;
 pub use pipeline_stage::*;
 pub use refresh_token::*;
 pub use suppression::*;
+pub use telegram_poll_offset::*;
 pub use template::*;
 pub use tool_approval::*;
 pub use user::*;

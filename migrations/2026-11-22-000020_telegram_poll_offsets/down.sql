@@ -1,0 +1,1 @@
+DROP TABLE telegram_poll_offsets;

@@ -1,0 +1,171 @@
+//! `agent_executions`: one row per agent turn, written by the supervisor when the turn starts
+//! and finished with its outcome, every rail verdict, the tool calls and the token counts, so an
+//! operator can see why an agent replied, drafted or handed off.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::schema::agent_executions;
+use crate::domain::{AgentId, ChatId, ExecutionId, MessageId, OrganizationId};
+
+/// Status values of `agent_executions.status`.
+pub mod status {
+    /// The turn is running (or its node died mid-turn).
+    pub const RUNNING: &str = "running";
+    /// A reply was sent.
+    pub const REPLIED: &str = "replied";
+    /// A draft waits for a human.
+    pub const DRAFTED: &str = "drafted";
+    /// The chat went to a human.
+    pub const HANDED_OFF: &str = "handed_off";
+    /// A rail stopped the turn.
+    pub const BLOCKED: &str = "blocked";
+    /// The turn failed without a decision.
+    pub const FAILED: &str = "failed";
+}
+
+/// One logged turn.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize, ToSchema)]
+#[diesel(table_name = agent_executions, check_for_backend(diesel::pg::Pg))]
+pub struct AgentExecution {
+    /// Id.
+    pub id: ExecutionId,
+    /// Organisation.
+    #[serde(skip)]
+    pub organization_id: OrganizationId,
+    /// The agent.
+    pub agent_id: Option<AgentId>,
+    /// The chat.
+    pub chat_id: Option<ChatId>,
+    /// The newest message the turn answered.
+    pub message_id: Option<MessageId>,
+    /// What started it (`inbound`).
+    pub trigger: String,
+    /// Outcome, see [`status`].
+    pub status: String,
+    /// What went in (model, counts; never the contact's words).
+    #[schema(value_type = Object)]
+    pub inputs: serde_json::Value,
+    /// What came out (the decision and its reason).
+    #[schema(value_type = Object)]
+    pub outputs: serde_json::Value,
+    /// Tool calls and their outcomes.
+    #[schema(value_type = Object)]
+    pub tool_calls: serde_json::Value,
+    /// Every rail verdict.
+    #[schema(value_type = Object)]
+    pub guardrail_decisions: serde_json::Value,
+    /// Tokens read.
+    pub prompt_tokens: i32,
+    /// Tokens written.
+    pub completion_tokens: i32,
+    /// Wall time of the turn.
+    pub latency_ms: Option<i32>,
+    /// Stable error code with its message, when the model failed.
+    pub error: Option<String>,
+    /// Started.
+    pub created_at: DateTime<Utc>,
+    /// Finished.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A turn starting.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = agent_executions)]
+pub struct AgentExecutionInsertForm {
+    /// Id.
+    pub id: ExecutionId,
+    /// Organisation.
+    pub organization_id: OrganizationId,
+    /// Agent.
+    pub agent_id: Option<AgentId>,
+    /// Chat.
+    pub chat_id: Option<ChatId>,
+    /// Newest answered message.
+    pub message_id: Option<MessageId>,
+    /// Trigger.
+    pub trigger: String,
+    /// Status (`running`).
+    pub status: String,
+    /// Inputs.
+    pub inputs: serde_json::Value,
+}
+
+/// A turn's outcome.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = agent_executions)]
+pub struct AgentExecutionFinishForm {
+    /// Status.
+    pub status: String,
+    /// Outputs.
+    pub outputs: serde_json::Value,
+    /// Tool calls.
+    pub tool_calls: serde_json::Value,
+    /// Rail verdicts.
+    pub guardrail_decisions: serde_json::Value,
+    /// Tokens read.
+    pub prompt_tokens: i32,
+    /// Tokens written.
+    pub completion_tokens: i32,
+    /// Wall time.
+    pub latency_ms: Option<i32>,
+    /// Error.
+    pub error: Option<String>,
+    /// Finished.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl AgentExecution {
+    /// Logs a turn's start.
+    pub async fn create(
+        conn: &mut AsyncPgConnection,
+        form: &AgentExecutionInsertForm,
+    ) -> QueryResult<Self> {
+        diesel::insert_into(agent_executions::table)
+            .values(form)
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Logs a turn's outcome.
+    pub async fn finish(
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        id: ExecutionId,
+        form: &AgentExecutionFinishForm,
+    ) -> QueryResult<Self> {
+        diesel::update(
+            agent_executions::table
+                .filter(agent_executions::organization_id.eq(org))
+                .filter(agent_executions::id.eq(id)),
+        )
+        .set(form)
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
+    }
+
+    /// A chat's logged turns, newest first.
+    pub async fn list_for_chat(
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        chat: ChatId,
+        limit: i64,
+    ) -> QueryResult<Vec<Self>> {
+        agent_executions::table
+            .filter(agent_executions::organization_id.eq(org))
+            .filter(agent_executions::chat_id.eq(chat))
+            .order((
+                agent_executions::created_at.desc(),
+                agent_executions::id.desc(),
+            ))
+            .limit(limit)
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+}
