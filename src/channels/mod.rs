@@ -9,7 +9,7 @@ pub mod settings;
 pub mod telegram;
 pub mod websocket;
 
-pub use outbound::ChannelSenders;
+pub use outbound::{ChannelSenders, WebDelivery};
 pub use settings::{ChannelDefinition, load_dir, validate_settings};
 
 use std::sync::Arc;
@@ -34,8 +34,9 @@ pub fn senders(ctx: &AppContext) -> SenderRegistry {
                 email::UnsubscribeSigner::from_config(ctx.config()),
             )),
         );
+    let channels = channels.with(crate::domain::ChannelKind::Web, Arc::new(WebDelivery));
     let mut registry = SenderRegistry::new();
-    if !channels.is_empty() {
+    if ctx.config().server.deliver_messages && !channels.is_empty() {
         registry.register(MESSAGE_SEND, Arc::new(channels));
     }
     registry

@@ -58,6 +58,9 @@ pub struct ServerConfig {
     /// Events queued for one inbox connection before it counts as a slow consumer and is cut
     /// off (it resumes by cursor).
     pub inbox_queue_capacity: usize,
+    /// Whether this node delivers queued chat messages through the channels (Telegram, SMTP,
+    /// the web). Turn it off on nodes that should only serve the API; another node delivers.
+    pub deliver_messages: bool,
 }
 
 impl Default for ServerConfig {
@@ -74,6 +77,7 @@ impl Default for ServerConfig {
             workers: 0,
             max_connections_per_worker: 50_000,
             inbox_queue_capacity: 512,
+            deliver_messages: true,
         }
     }
 }

@@ -50,6 +50,9 @@ pub fn test_config() -> Config {
     config.auth.jwt_secret =
         Sensitive::new(format!("test-secret-{}-{}", Uuid::now_v7(), Uuid::now_v7()));
     config.llm.base_url = "http://127.0.0.1:9".into();
+    // Test servers share one database: a node delivering messages would claim other tests'
+    // outbox rows. Tests of delivery turn it on over a database of their own.
+    config.server.deliver_messages = false;
     config
 }
 

@@ -93,7 +93,12 @@ pub async fn persist_batch(
         stored.extend(stored_messages_of(conn, raced.iter().map(|(o, m)| (o.id, m))).await?);
     }
 
-    let updated = bump_chats(conn, inserted.values()).await?;
+    // In batch order: messages of one batch share a timestamp, and the later one is the preview.
+    let in_order = plan.iter().filter_map(|p| match p {
+        Planned::New(key) => inserted.get(key),
+        Planned::Duplicate(_) => None,
+    });
+    let updated = bump_chats(conn, in_order).await?;
     let mut chats_by_id: HashMap<ChatId, Chat> = threads.into_values().map(|c| (c.id, c)).collect();
     chats_by_id.extend(updated.into_iter().map(|c| (c.id, c)));
     let mut events =

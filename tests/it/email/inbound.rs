@@ -131,7 +131,9 @@ async fn email_inbound_reply_threads_strips_quotes_dedupes_and_refuses_replays()
 
     // A fresh delivery of the same mail is absorbed as a duplicate.
     let later = now + 1;
-    let (status, again) = s.post_mail_signed(body.clone(), later, &sign(later, &body)).await;
+    let (status, again) = s
+        .post_mail_signed(body.clone(), later, &sign(later, &body))
+        .await;
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["status"], "duplicate");
     assert_eq!(again["message_id"], answer["message_id"]);

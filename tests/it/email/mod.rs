@@ -51,6 +51,8 @@ fn set_dkim_env() {
 /// A server, an organisation, an email channel pointed at a fresh SMTP sink, and a contact.
 pub struct EmailSetup {
     pub app: TestApp,
+    /// The database of its own (see `new`).
+    pub _db: crate::migrations::TempDatabase,
     pub org: TestOrg,
     pub sink: SmtpSink,
     pub channel: String,
@@ -63,7 +65,14 @@ impl EmailSetup {
         set_dkim_env();
         let sink = SmtpSink::start().await;
         let rejected = tempfile::tempdir().expect("tempdir");
+        // A database of its own: this node delivers, and must not claim other tests' rows.
+        let db = crate::migrations::TempDatabase::create("email").await;
+        switchboard::db::migrate::run_pending(&db.url)
+            .await
+            .expect("migrate");
         let mut config = crate::support::test_config();
+        config.database.url = db.url.clone().into();
+        config.server.deliver_messages = true;
         config.email.rejected_dir = rejected.path().to_owned();
         config.email.inbound_max_bytes = 256 * 1024;
         let app = TestApp::spawn_with(config).await;
@@ -96,6 +105,7 @@ impl EmailSetup {
         let channel = channel["id"].as_str().expect("id").to_owned();
         Self {
             app,
+            _db: db,
             org,
             sink,
             channel,

@@ -29,6 +29,7 @@ impl Setup {
         migrate::run_pending(&db.url).await.expect("migrate");
         let mut config = test_config();
         config.database.url = db.url.clone().into();
+        config.server.deliver_messages = true;
         let app = TestApp::spawn_with(config).await;
         let org = app.create_org("tg").await;
         let server = TelegramServer::start(super::TOKEN);
