@@ -329,3 +329,24 @@ mod tests {
         assert_eq!(referenced_field("weird"), "reference");
     }
 }
+
+impl From<crate::memory::LongTermError> for ApiError {
+    fn from(e: crate::memory::LongTermError) -> Self {
+        use crate::memory::{EmbedError, LongTermError};
+        match e {
+            LongTermError::NotFound => Self::not_found("memory"),
+            LongTermError::InvalidContent => Self::invalid_field("content", e.to_string()),
+            LongTermError::Embed(EmbedError::Unavailable(cause)) => {
+                tracing::warn!(error = %cause, "embedding model unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "embedding_unavailable",
+                    "the embedding model is unavailable; retry later",
+                )
+            }
+            LongTermError::Database(e) => e.into(),
+            LongTermError::Pool(e) => e.into(),
+            other => Self::internal(other),
+        }
+    }
+}
