@@ -315,21 +315,6 @@ impl From<crate::channels::telegram::TelegramError> for ApiError {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::referenced_field;
-
-    #[test]
-    fn foreign_key_names_map_to_fields() {
-        assert_eq!(referenced_field("deals_contact_fk"), "contact_id");
-        assert_eq!(
-            referenced_field("campaign_steps_template_fk"),
-            "template_id"
-        );
-        assert_eq!(referenced_field("weird"), "reference");
-    }
-}
-
 impl From<crate::memory::LongTermError> for ApiError {
     fn from(e: crate::memory::LongTermError) -> Self {
         use crate::memory::{EmbedError, LongTermError};
@@ -348,5 +333,20 @@ impl From<crate::memory::LongTermError> for ApiError {
             LongTermError::Pool(e) => e.into(),
             other => Self::internal(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::referenced_field;
+
+    #[test]
+    fn foreign_key_names_map_to_fields() {
+        assert_eq!(referenced_field("deals_contact_fk"), "contact_id");
+        assert_eq!(
+            referenced_field("campaign_steps_template_fk"),
+            "template_id"
+        );
+        assert_eq!(referenced_field("weird"), "reference");
     }
 }
