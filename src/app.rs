@@ -30,14 +30,21 @@ pub fn build_server(ctx: AppContext, listener: TcpListener) -> anyhow::Result<Ru
     let addr = listener.local_addr()?;
     let config = ctx.config().server.clone();
     ctx.start_background()?;
-    let tools: Arc<dyn crate::tools::ToolExecutor> =
-        Arc::new(crate::tools::ToolRegistry::new(&ctx));
+    // One registry, with memory, for agent turns and the approvals API alike, so an approved
+    // `remember` runs exactly like a direct one; the memories API shares its store.
+    let llm = crate::llm::LlmClient::new(&ctx.config().llm)
+        .map_err(|e| anyhow::anyhow!("cannot build the model client: {e}"))?;
+    let memory = crate::memory::LongTermMemory::new(ctx.db().clone(), Arc::new(llm));
+    let registry = crate::tools::ToolRegistry::new(&ctx).with_memory(memory.clone());
+    let tools: Arc<dyn crate::tools::ToolExecutor> = Arc::new(registry.clone());
     let agents = AgentTurnHandler::new(&ctx, Some(tools))
         .map_err(|e| anyhow::anyhow!("cannot build the model client: {e}"))?;
     let node = Node::start(&ctx, Arc::new(agents), crate::channels::senders(&ctx));
     let ingestor = web::Data::new(node.ingestor.clone());
     let router = web::Data::new(node.router.clone());
     let outbox_waker = web::Data::new(node.outbox_waker.clone());
+    let memory = web::Data::new(memory);
+    let registry = web::Data::new(registry);
     let data = web::Data::new(ctx);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -45,6 +52,8 @@ pub fn build_server(ctx: AppContext, listener: TcpListener) -> anyhow::Result<Ru
             .app_data(ingestor.clone())
             .app_data(router.clone())
             .app_data(outbox_waker.clone())
+            .app_data(registry.clone())
+            .app_data(memory.clone())
             .app_data(api::extract::path_config())
             .app_data(api::extract::query_config())
             .app_data(api::extract::json_config(api::extract::JSON_LIMIT_BYTES))

@@ -315,6 +315,27 @@ impl From<crate::channels::telegram::TelegramError> for ApiError {
     }
 }
 
+impl From<crate::memory::LongTermError> for ApiError {
+    fn from(e: crate::memory::LongTermError) -> Self {
+        use crate::memory::{EmbedError, LongTermError};
+        match e {
+            LongTermError::NotFound => Self::not_found("memory"),
+            LongTermError::InvalidContent => Self::invalid_field("content", e.to_string()),
+            LongTermError::Embed(EmbedError::Unavailable(cause)) => {
+                tracing::warn!(error = %cause, "embedding model unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "embedding_unavailable",
+                    "the embedding model is unavailable; retry later",
+                )
+            }
+            LongTermError::Database(e) => e.into(),
+            LongTermError::Pool(e) => e.into(),
+            other => Self::internal(other),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::referenced_field;

@@ -18,6 +18,7 @@ pub mod extract;
 pub mod health;
 pub mod idempotency;
 pub mod members;
+pub mod memories;
 pub mod openapi;
 pub mod pipelines;
 pub mod request_id;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(api_keys::routes)
             .configure(audit_logs::routes)
             .configure(contacts::routes)
+            .configure(memories::routes)
             .configure(companies::routes)
             .configure(pipelines::routes)
             .configure(deals::routes)

@@ -52,6 +52,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         super::api_keys::ApiKeysApi::openapi(),
         super::audit_logs::AuditLogsApi::openapi(),
         super::contacts::ContactsApi::openapi(),
+        super::memories::MemoriesApi::openapi(),
         super::companies::CompaniesApi::openapi(),
         super::pipelines::PipelinesApi::openapi(),
         super::deals::DealsApi::openapi(),

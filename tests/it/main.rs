@@ -25,6 +25,7 @@ mod inbox_signals;
 mod inbox_ws;
 mod ingest;
 mod members;
+mod memories;
 mod migrations;
 mod nodes;
 mod ollama_server;

@@ -635,3 +635,52 @@ async fn memory_tools_write_and_recall_for_the_chats_contact_only() {
     );
     assert_eq!(found["memories"], json!([]));
 }
+
+#[actix_web::test]
+async fn an_approved_remember_through_the_api_stores_a_memory() {
+    use crate::ollama_server::OllamaServer;
+    use crate::support::test_config;
+    use switchboard::db::schema::agent_memories;
+
+    let server = OllamaServer::start(384);
+    let mut config = test_config();
+    config.llm.base_url = server.url.clone();
+    let app = TestApp::spawn_with(config).await;
+    let s = setup(&app, "tools-approved-memory").await;
+    let mut scope = s.scope.clone();
+    scope.allowed = vec!["remember".into()];
+    scope.approval_required = vec!["remember".into()];
+    // Only queues the call; the approval runs it through the app's own registry.
+    let tools = ToolRegistry::new(&app.ctx);
+    let o = exec(
+        &tools,
+        scope.clone(),
+        call(
+            "remember",
+            json!({"kind": "fact", "content": "renews the contract every March"}),
+        ),
+    )
+    .await;
+    let ToolOutcome::AwaitingApproval { approval_id } = o else {
+        panic!("expected to wait, got {o:?}");
+    };
+    let (status, row) = app
+        .post(
+            &format!("/api/v1/tool-approvals/{approval_id}/approve"),
+            &s.org.key,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{row}");
+    assert_eq!(row["status"], "executed", "{row}");
+
+    let mut conn = app.ctx.db().get().await.expect("db");
+    let stored: Vec<String> = agent_memories::table
+        .filter(agent_memories::organization_id.eq(s.org.id))
+        .filter(agent_memories::contact_id.eq(scope.contact_id))
+        .select(agent_memories::content)
+        .load(&mut conn)
+        .await
+        .expect("rows");
+    assert_eq!(stored, vec!["renews the contract every March".to_owned()]);
+}

@@ -21,10 +21,11 @@ use crate::tools::ToolRegistry;
 pub async fn approve_tool_approval(
     ctx: web::Data<AppContext>,
     caller: Caller,
+    tools: web::Data<ToolRegistry>,
     id: web::Path<ToolApprovalId>,
 ) -> ApiResult<HttpResponse> {
     caller.require(Scope::Write)?;
-    let row = ToolRegistry::new(&ctx)
+    let row = tools
         .approve(caller.organization_id, *id, caller.user_id())
         .await?;
     let mut conn = ctx.db().get().await?;

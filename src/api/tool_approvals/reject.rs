@@ -33,13 +33,14 @@ pub struct RejectToolApproval {
 pub async fn reject_tool_approval(
     ctx: web::Data<AppContext>,
     caller: Caller,
+    tools: web::Data<ToolRegistry>,
     id: web::Path<ToolApprovalId>,
     body: Option<web::Json<RejectToolApproval>>,
 ) -> ApiResult<HttpResponse> {
     caller.require(Scope::Write)?;
     let body = body.map(web::Json::into_inner).unwrap_or_default();
     body.validate()?;
-    let row = ToolRegistry::new(&ctx)
+    let row = tools
         .reject(
             caller.organization_id,
             *id,
