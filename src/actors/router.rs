@@ -146,6 +146,10 @@ impl ChatRouter {
 
 impl IngestListener for ChatRouter {
     fn committed(&self, outcome: &IngestOutcome) {
+        // Stored and shown in the inbox, but never answered (an auto-reply, say).
+        if !crate::domain::triggers_turn(&outcome.message.metadata) {
+            return;
+        }
         if let Err(e) = self.inbound(
             outcome.chat.organization_id,
             outcome.chat.id,

@@ -36,7 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(openapi::openapi_json)
         .service(crate::channels::websocket::open_inbox)
         .service(crate::channels::telegram::webhook::receive_update)
-        .configure(crate::inbox_page::routes);
+        .configure(crate::inbox_page::routes)
+        .configure(crate::channels::email::inbound::routes);
     openapi::configure_docs(cfg);
     cfg.service(
         web::scope("/api/v1")

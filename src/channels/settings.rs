@@ -111,6 +111,24 @@ pub fn validate_settings(
                     format!("mode must be polling or webhook, not {other:?}"),
                 )),
             }
+            if let Some(url) = settings.get("api_url")
+                && !url.as_str().is_some_and(|u| {
+                    reqwest::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+                })
+            {
+                problems.push((
+                    "settings.api_url".into(),
+                    "api_url must be an http(s) URL of a Bot API server".into(),
+                ));
+            }
+            if let Some(timeout) = settings.get("poll_timeout_secs")
+                && timeout.as_u64().is_none_or(|t| t > 50)
+            {
+                problems.push((
+                    "settings.poll_timeout_secs".into(),
+                    "poll_timeout_secs must be a number of seconds from 0 to 50".into(),
+                ));
+            }
         }
         ChannelKind::Email => {
             match setting_str("from_address") {

@@ -63,3 +63,13 @@ pub struct AttachmentMeta {
     /// The channel's handle to fetch it later.
     pub external_ref: Option<String>,
 }
+
+/// Metadata key an edge sets to `true` on a message that must be stored but must not start an
+/// agent turn (an email auto-reply, for example). Carried in `metadata` so the many places that
+/// build an `InboundMessage` stay unchanged.
+pub const NO_TURN_METADATA_KEY: &str = "no_turn";
+
+/// Whether a stored message's metadata lets it start an agent turn.
+pub fn triggers_turn(metadata: &serde_json::Value) -> bool {
+    metadata.get(NO_TURN_METADATA_KEY) != Some(&serde_json::Value::Bool(true))
+}

@@ -6,8 +6,10 @@
 //! - `settings`: an email channel's record, typed.
 //! - `compose`: one message → RFC 5322 bytes (Message-ID, threading, unsubscribe, DKIM).
 //! - `outbound`: the `OutboundSender` for email channels (suppression, SMTP result mapping).
-//! - `unsubscribe`: signed, stateless one-click unsubscribe tokens.
-//! - `inbound`: inbound mail (being built).
+//! - `unsubscribe`: signed, stateless one-click unsubscribe tokens (the `/unsubscribe/{token}`
+//!   endpoints are not served yet).
+//! - `inbound`: `POST /webhooks/email/inbound` (signature, replay, size cap, MIME parsing,
+//!   threading, quote stripping, DSNs, auto-replies, rejects kept aside).
 
 pub mod compose;
 pub mod config;

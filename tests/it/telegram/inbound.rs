@@ -213,3 +213,59 @@ async fn group_messages_get_a_chat_of_their_own() {
         json!("Sales group")
     );
 }
+
+#[actix_web::test]
+async fn telegram_settings_are_checked() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("tg").await;
+    let create = |settings: serde_json::Value, secrets: serde_json::Value| {
+        let (app, org) = (&app, &org);
+        async move {
+            app.post(
+                "/api/v1/channels",
+                &org.key,
+                &json!({ "name": format!("bot-{}", uuid::Uuid::now_v7()), "kind": "telegram",
+                         "settings": settings, "secret_refs": secrets }),
+            )
+            .await
+        }
+    };
+    let token = json!({ "bot_token": super::TOKEN_ENV });
+    for (settings, secrets, field) in [
+        (json!({ "mode": "push" }), token.clone(), "settings.mode"),
+        (
+            json!({ "mode": "webhook" }),
+            token.clone(),
+            "secret_refs.webhook_secret",
+        ),
+        (
+            json!({ "api_url": "not a url" }),
+            token.clone(),
+            "settings.api_url",
+        ),
+        (
+            json!({ "poll_timeout_secs": 600 }),
+            token.clone(),
+            "settings.poll_timeout_secs",
+        ),
+        (json!({}), json!({}), "secret_refs.bot_token"),
+        (
+            json!({}),
+            json!({ "bot_token": "123456:AAE-literal-token" }),
+            "secret_refs.bot_token",
+        ),
+    ] {
+        let (status, body) = create(settings, secrets).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(
+            body["error"]["details"]["fields"].get(field).is_some(),
+            "{field}: {body}"
+        );
+    }
+    let (status, body) = create(
+        json!({ "mode": "polling", "api_url": "http://127.0.0.1:8081/" }),
+        token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
