@@ -26,7 +26,11 @@ pub struct Node {
 
 impl Node {
     /// Starts every part; call from inside the actix system that serves.
-    pub fn start(ctx: &AppContext, handler: Arc<dyn TurnHandler>, senders: SenderRegistry) -> Self {
+    pub fn start(
+        ctx: &AppContext,
+        handler: Arc<dyn TurnHandler>,
+        mut senders: SenderRegistry,
+    ) -> Self {
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
@@ -35,6 +39,14 @@ impl Node {
         let listeners: Vec<Arc<dyn IngestListener>> =
             vec![Arc::new(ctx.publisher().clone()), Arc::new(router.clone())];
         let ingestor = Ingestor::start(ctx.db().clone(), IngestConfig::default(), listeners);
+        // Follow-ups wake chats, so their sender needs this node's router.
+        senders.register(
+            crate::rails::suppression::AGENT_FOLLOWUP,
+            Arc::new(crate::actors::followup::FollowUpSender::new(
+                ctx.db().clone(),
+                router.clone(),
+            )),
+        );
         let outbox =
             OutboxDispatcher::new(ctx.db().clone(), senders, OutboxConfig::default()).spawn();
         let outbox_waker = outbox.waker();

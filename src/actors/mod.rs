@@ -3,5 +3,6 @@
 
 pub mod agent;
 pub mod chat;
+pub mod followup;
 pub mod outbox;
 pub mod router;

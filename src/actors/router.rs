@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
-use super::chat::{ChatActor, ChatSettings, InboundCommitted, TurnHandler};
+use super::chat::{
+    ChatActor, ChatSettings, FollowUpDue, FollowUpTrigger, InboundCommitted, TurnHandler,
+};
 use crate::channels::ingest::{IngestListener, IngestOutcome};
 use crate::context::AppContext;
 use crate::db::models::Message;
@@ -108,6 +110,25 @@ impl ChatRouter {
                 Ok(()) => return Ok(()),
                 Err(actix::prelude::SendError::Full(_)) => return Err(RouteError::Saturated),
                 // Stopped between lookup and send: start it again once.
+                Err(actix::prelude::SendError::Closed(_)) => continue,
+            }
+        }
+        Err(RouteError::Saturated)
+    }
+
+    /// Tells a chat's actor that a scheduled follow-up is due.
+    pub fn followup_due(
+        &self,
+        org: OrganizationId,
+        chat: ChatId,
+        trigger: FollowUpTrigger,
+    ) -> Result<(), RouteError> {
+        for _ in 0..2 {
+            match self.actor(org, chat).try_send(FollowUpDue {
+                trigger: trigger.clone(),
+            }) {
+                Ok(()) => return Ok(()),
+                Err(actix::prelude::SendError::Full(_)) => return Err(RouteError::Saturated),
                 Err(actix::prelude::SendError::Closed(_)) => continue,
             }
         }

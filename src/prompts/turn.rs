@@ -84,6 +84,8 @@ pub struct Limits {
 pub struct FollowupFacts {
     /// Days since the contact last wrote.
     pub days_silent: i64,
+    /// Set on a scheduled follow-up's turn: what the agent meant to follow up about.
+    pub note: Option<String>,
 }
 
 impl AgentTurnContext {
@@ -120,7 +122,10 @@ impl AgentTurnContext {
                 text: "What does it cost?".into(),
             }],
             limits: Limits { max_chars: 600 },
-            followup: FollowupFacts { days_silent: 4 },
+            followup: FollowupFacts {
+                days_silent: 4,
+                note: None,
+            },
         }
     }
 }

@@ -22,12 +22,12 @@ use switchboard::domain::{
 };
 use switchboard::tools::{ToolCall, ToolExecutor, ToolOutcome, ToolScope, ToolSpec};
 
-struct Setup {
-    app: TestApp,
-    org: TestOrg,
-    server: OllamaServer,
+pub(crate) struct Setup {
+    pub(crate) app: TestApp,
+    pub(crate) org: TestOrg,
+    pub(crate) server: OllamaServer,
     config: Config,
-    agent: String,
+    pub(crate) agent: String,
 }
 
 fn config_for(server: &OllamaServer) -> Config {
@@ -60,7 +60,7 @@ async fn setup_with(config: Config, server: OllamaServer, budgets: Value) -> Set
     }
 }
 
-async fn setup() -> Setup {
+pub(crate) async fn setup() -> Setup {
     let server = OllamaServer::start(384);
     let config = config_for(&server);
     setup_with(
@@ -71,7 +71,7 @@ async fn setup() -> Setup {
     .await
 }
 
-async fn channel(setup: &Setup, name: &str) -> ChannelId {
+pub(crate) async fn channel(setup: &Setup, name: &str) -> ChannelId {
     let (status, body) = setup
         .app
         .post(
@@ -85,7 +85,7 @@ async fn channel(setup: &Setup, name: &str) -> ChannelId {
 }
 
 /// A chat of `who` on `channel`, assigned to the agent with this autonomy (`None`: unassigned).
-async fn chat(
+pub(crate) async fn chat(
     setup: &Setup,
     who: ContactId,
     channel: ChannelId,
@@ -126,7 +126,12 @@ async fn chat(
 }
 
 /// Stores an inbound message directly (no chat actor), as a committed inbound would be.
-async fn inbound(setup: &Setup, chat: ChatId, channel: ChannelId, text: &str) -> MessageId {
+pub(crate) async fn inbound(
+    setup: &Setup,
+    chat: ChatId,
+    channel: ChannelId,
+    text: &str,
+) -> MessageId {
     let mut conn = setup.app.ctx.db().get().await.expect("db");
     let message = Message::create(
         &mut conn,
@@ -164,6 +169,7 @@ fn request(setup: &Setup, chat: ChatId, message: MessageId) -> TurnRequest {
         chat_id: chat,
         messages: vec![message],
         turn_number: 1,
+        followup: None,
     }
 }
 

@@ -19,6 +19,7 @@ mod deal_references;
 mod deals;
 mod drafts;
 mod email;
+mod followups;
 mod idempotency;
 mod inbox_page;
 mod inbox_signals;

@@ -35,6 +35,7 @@ pub async fn build(
     chat: &Chat,
     agent: &AiAgent,
     burst: &[MessageId],
+    followup_note: Option<&str>,
 ) -> Result<Built, String> {
     let org = chat.organization_id;
     let settings: MemorySettings = serde_json::from_value(agent.memory.clone()).unwrap_or_default();
@@ -128,7 +129,10 @@ pub async fn build(
             memories,
             window: lines,
             limits: Limits { max_chars },
-            followup: FollowupFacts { days_silent },
+            followup: FollowupFacts {
+                days_silent,
+                note: followup_note.map(str::to_owned),
+            },
         },
         contact_text,
         channel: channel.kind,

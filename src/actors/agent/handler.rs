@@ -91,9 +91,12 @@ impl AgentTurnHandler {
         if chat.autonomy == Autonomy::Off || chat.assigned_user_id.is_some() {
             return TurnDecision::Nothing;
         }
-        let Some(agent_id) = chat.assigned_agent_id else {
+        let Some(assigned) = chat.assigned_agent_id else {
             return TurnDecision::Nothing;
         };
+        let agent_id = followup_agent(&mut conn, org, request.followup.as_ref())
+            .await
+            .unwrap_or(assigned);
         let agent = match AiAgent::find(&mut conn, org, agent_id).await {
             Ok(agent) if agent.active => agent,
             Ok(_) => return TurnDecision::Nothing,
@@ -114,6 +117,7 @@ impl AgentTurnHandler {
             &chat,
             &agent,
             &request.messages,
+            request.followup.as_ref().map(|f| f.note.as_str()),
         )
         .await
         {
@@ -163,6 +167,18 @@ impl AgentTurnHandler {
         };
         inner.supervisor.run(input).await.decision
     }
+}
+
+/// The agent that answers a follow-up turn in its own name: the scheduling agent when it is a
+/// follow-up agent (and active); otherwise `None`, and the chat's assigned agent answers.
+async fn followup_agent(
+    conn: &mut diesel_async::AsyncPgConnection,
+    org: OrganizationId,
+    followup: Option<&crate::actors::chat::FollowUpTrigger>,
+) -> Option<AgentId> {
+    let id = followup?.agent_id?;
+    let agent = AiAgent::find(conn, org, id).await.ok()?;
+    (agent.kind == crate::domain::AgentKind::Followup && agent.active).then_some(agent.id)
 }
 
 impl TurnHandler for AgentTurnHandler {

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::lease::TurnLease;
-use super::messages::{ChatActorStatus, GetStatus, InboundCommitted, TurnFinished};
+use super::messages::{ChatActorStatus, FollowUpDue, GetStatus, InboundCommitted, TurnFinished};
 use super::persist::{ChatError, persist_decision};
-use super::turn::{TurnHandler, TurnRequest};
+use super::turn::{FollowUpTrigger, TurnHandler, TurnRequest};
 use crate::context::AppContext;
 use crate::domain::{ChatId, MessageId, OrganizationId};
 use crate::memory::ShortTermMemory;
@@ -61,6 +61,7 @@ pub struct ChatActor {
     memory: ShortTermMemory,
     lease: TurnLease,
     pending: Vec<MessageId>,
+    followup: Option<FollowUpTrigger>,
     debounce: Option<SpawnHandle>,
     running: Option<RunningTurn>,
     turns_started: u64,
@@ -93,6 +94,7 @@ impl ChatActor {
             handler,
             settings,
             pending: Vec::new(),
+            followup: None,
             debounce: None,
             running: None,
             turns_started: 0,
@@ -104,7 +106,7 @@ impl ChatActor {
     /// Takes the chat's lease, then runs the turn; while another node holds the lease, retries.
     fn start_turn(&mut self, ctx: &mut Context<Self>) {
         self.debounce = None;
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && self.followup.is_none() {
             return;
         }
         let (lease, chat) = (self.lease.clone(), self.chat_id);
@@ -123,9 +125,11 @@ impl ChatActor {
     }
 
     fn run_turn(&mut self, fence: i64, ctx: &mut Context<Self>) {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && self.followup.is_none() {
             return;
         }
+        // A contact who wrote meanwhile is answered instead: that is the follow-up's point.
+        let followup = self.followup.take().filter(|_| self.pending.is_empty());
         self.turns_started += 1;
         let number = self.turns_started;
         let messages = std::mem::take(&mut self.pending);
@@ -134,6 +138,7 @@ impl ChatActor {
             chat_id: self.chat_id,
             messages: messages.clone(),
             turn_number: number,
+            followup,
         };
         let (turn, abort) = abortable(self.handler.run_turn(request));
         self.running = Some(RunningTurn {
@@ -216,6 +221,23 @@ impl Handler<InboundCommitted> for ChatActor {
         self.debounce = Some(ctx.run_later(self.settings.quiet_window, |actor, ctx| {
             actor.start_turn(ctx)
         }));
+    }
+}
+
+impl Handler<FollowUpDue> for ChatActor {
+    type Result = ();
+
+    fn handle(&mut self, due: FollowUpDue, ctx: &mut Self::Context) {
+        self.last_activity = Instant::now();
+        if self.running.is_some() || !self.pending.is_empty() || self.followup.is_some() {
+            // The contact wrote (a turn answers them) or a follow-up is already on its way.
+            tracing::debug!(chat.id = %self.chat_id, "follow-up dropped: the chat is already busy");
+            return;
+        }
+        self.followup = Some(due.trigger);
+        if self.debounce.is_none() {
+            self.start_turn(ctx);
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use actix::Message;
 
-use super::turn::TurnDecision;
+use super::turn::{FollowUpTrigger, TurnDecision};
 use crate::db::models::Message as StoredMessage;
 use crate::domain::MessageId;
 
@@ -12,6 +12,16 @@ use crate::domain::MessageId;
 pub struct InboundCommitted {
     /// The stored message.
     pub message: StoredMessage,
+}
+
+/// Sent by the follow-up sender when a scheduled follow-up of this chat is due and still
+/// wanted: the actor runs one turn with it (after any running turn; an inbound burst that is
+/// pending absorbs it, since answering the contact is the follow-up).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct FollowUpDue {
+    /// The follow-up.
+    pub trigger: FollowUpTrigger,
 }
 
 /// Sent by the actor to itself when a turn's handler returned.

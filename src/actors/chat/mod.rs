@@ -13,5 +13,5 @@ mod turn;
 
 pub use actor::{ChatActor, ChatSettings, WINDOW_MESSAGES};
 pub use lease::TurnLease;
-pub use messages::{ChatActorStatus, GetStatus, InboundCommitted};
-pub use turn::{NoAgent, TurnDecision, TurnHandler, TurnRequest};
+pub use messages::{ChatActorStatus, FollowUpDue, GetStatus, InboundCommitted};
+pub use turn::{FollowUpTrigger, NoAgent, TurnDecision, TurnHandler, TurnRequest};

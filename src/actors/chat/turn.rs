@@ -6,7 +6,7 @@
 
 use futures_util::future::BoxFuture;
 
-use crate::domain::{ChatId, MessageId, OrganizationId};
+use crate::domain::{AgentId, ChatId, MessageId, OrganizationId};
 
 /// One turn to take.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,18 @@ pub struct TurnRequest {
     pub messages: Vec<MessageId>,
     /// Counts turns of this chat actor's life, for logs and tests.
     pub turn_number: u64,
+    /// Set when a scheduled follow-up (not an inbound burst) triggered the turn.
+    pub followup: Option<FollowUpTrigger>,
+}
+
+/// A due follow-up the agent scheduled earlier (`schedule_followup`), waking a silent chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUpTrigger {
+    /// What the scheduling agent wanted to follow up about; shown to the prompt.
+    pub note: String,
+    /// The agent that scheduled it; a follow-up agent answers in its own name, any other kind
+    /// leaves the turn to the chat's assigned agent.
+    pub agent_id: Option<AgentId>,
 }
 
 /// What the agent decided.
