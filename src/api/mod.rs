@@ -38,7 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(crate::channels::websocket::open_inbox)
         .service(crate::channels::telegram::webhook::receive_update)
         .configure(crate::inbox_page::routes)
-        .configure(crate::channels::email::inbound::routes);
+        .configure(crate::channels::email::inbound::routes)
+        .configure(crate::channels::email::unsubscribe_http::routes);
     openapi::configure_docs(cfg);
     cfg.service(
         web::scope("/api/v1")

@@ -17,6 +17,7 @@ pub mod inbound;
 pub mod outbound;
 pub mod settings;
 pub mod unsubscribe;
+pub mod unsubscribe_http;
 
 pub use config::EmailConfig;
 pub use outbound::EmailSender;

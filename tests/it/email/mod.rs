@@ -5,6 +5,7 @@
 mod inbound;
 mod outbound;
 mod smtp_sink;
+mod unsubscribe;
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
