@@ -91,6 +91,8 @@ pub async fn serve(ctx: AppContext) -> anyhow::Result<()> {
     check_embedding_dimensions(&ctx).await?;
     let running = build_server(ctx.clone(), listener)?;
     let pollers = crate::channels::telegram::start_pollers(&ctx, &running.node.ingestor).await?;
+    let mail_pollers =
+        crate::channels::email::imap::start_email_pollers(&ctx, &running.node.ingestor).await?;
     tracing::info!(addr = %running.addr, "switchboard listening");
     println!(
         "Switchboard is serving on http://{}  (API docs: http://{}/api/docs/)",
@@ -98,6 +100,9 @@ pub async fn serve(ctx: AppContext) -> anyhow::Result<()> {
     );
     running.server.await?;
     for poller in pollers {
+        poller.shutdown().await;
+    }
+    for poller in mail_pollers {
         poller.shutdown().await;
     }
     running.node.shutdown().await;

@@ -8,6 +8,7 @@
 #   ensure_diesel_cli                  # exports DIESEL_BIN
 #   ensure_chromium                    # Debian's chromium; exports SB_CHROMIUM
 #   ensure_playwright                  # playwright-core into .dev/node; exports SB_NODE_DIR
+#   ensure_dovecot                     # Debian's dovecot-imapd; exports SB_DOVECOT
 #   stop_postgres / stop_redis         # stop the private servers (deploy/dev/stop)
 #
 # Meant for scripts running under `set -euo pipefail`. On failure a function
@@ -731,4 +732,16 @@ ensure_email_tools() {
   SB_EMAIL_PYTHON="$venv/bin/python"
   export SB_EMAIL_PYTHON
   sb_log "email tools ok: SB_EMAIL_PYTHON=$SB_EMAIL_PYTHON (aiosmtpd, dkimpy)"
+}
+
+# ensure_dovecot: Debian's dovecot-imapd, the real IMAP server the email poller's tests start
+# (each test writes its own config and runs a private instance on a free loopback port; the
+# package's own service is never started here). Exports SB_DOVECOT.
+ensure_dovecot() {
+  if [[ ! -x /usr/sbin/dovecot ]] || ! sb__deb_installed dovecot-imapd; then
+    sb__apt_install "dovecot (IMAP server for the email tests)" dovecot-imapd
+  fi
+  SB_DOVECOT=/usr/sbin/dovecot
+  export SB_DOVECOT
+  sb_log "dovecot ok: SB_DOVECOT=$SB_DOVECOT ($("$SB_DOVECOT" --version 2>/dev/null | head -n 1))"
 }

@@ -152,6 +152,10 @@ pub fn validate_settings(
                     "smtp_port must be a port number".into(),
                 ));
             }
+            problems.extend(crate::channels::email::imap::settings::validate(
+                settings,
+                &has_secret,
+            ));
         }
         ChannelKind::Web => {}
     }

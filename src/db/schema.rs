@@ -280,6 +280,20 @@ diesel::table! {
     use diesel::sql_types::*;
     use pgvector::sql_types::*;
 
+    email_poll_state (channel_id) {
+        channel_id -> Uuid,
+        organization_id -> Uuid,
+        mailbox -> Text,
+        uid_validity -> Int8,
+        last_uid -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
     events (organization_id, seq) {
         organization_id -> Uuid,
         seq -> Int8,
@@ -576,6 +590,8 @@ diesel::joinable!(companies -> organizations (organization_id));
 diesel::joinable!(contacts -> organizations (organization_id));
 diesel::joinable!(deals -> organizations (organization_id));
 diesel::joinable!(deals -> users (owner_user_id));
+diesel::joinable!(email_poll_state -> channels (channel_id));
+diesel::joinable!(email_poll_state -> organizations (organization_id));
 diesel::joinable!(events -> organizations (organization_id));
 diesel::joinable!(idempotency_keys -> organizations (organization_id));
 diesel::joinable!(messages -> organizations (organization_id));
@@ -609,6 +625,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     companies,
     contacts,
     deals,
+    email_poll_state,
     events,
     idempotency_keys,
     messages,

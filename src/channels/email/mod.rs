@@ -1,7 +1,8 @@
 //! The email edge: SMTP out (lettre, pooled, TLS per channel, optional DKIM), RFC 8058
-//! one-click unsubscribe, and inbound mail (a signed webhook taking raw MIME) normalised into
-//! `InboundMessage`. Like every edge it holds no business logic: the outbox hands it a queued
-//! message to send, and what arrives goes through the one ingest path.
+//! one-click unsubscribe, and inbound mail (a signed webhook taking raw MIME, or a mailbox
+//! read over IMAP) normalised into `InboundMessage`. Like every edge it holds no business
+//! logic: the outbox hands it a queued message to send, and what arrives goes through the one
+//! ingest path.
 //!
 //! - `settings`: an email channel's record, typed.
 //! - `compose`: one message → RFC 5322 bytes (Message-ID, threading, unsubscribe, DKIM).
@@ -9,10 +10,13 @@
 //! - `unsubscribe`: signed, stateless one-click unsubscribe tokens (the `/unsubscribe/{token}`
 //!   endpoints are not served yet).
 //! - `inbound`: `POST /webhooks/email/inbound` (signature, replay, size cap, MIME parsing,
-//!   threading, quote stripping, DSNs, auto-replies, rejects kept aside).
+//!   threading, quote stripping, DSNs, auto-replies, rejects kept aside): the one pipeline
+//!   every inbound mail goes through (`inbound::accept_mail`).
+//! - `imap`: the IMAP poller reading a channel's mailbox (IDLE, UID committed after ingest).
 
 pub mod compose;
 pub mod config;
+pub mod imap;
 pub mod inbound;
 pub mod outbound;
 pub mod settings;

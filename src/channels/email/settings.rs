@@ -88,6 +88,12 @@ pub struct EmailSecretRefs {
     /// HMAC key signing requests to `/webhooks/email/inbound` for this channel.
     #[serde(default)]
     pub inbound_secret: Option<String>,
+    /// IMAP user name (the poller runs when `imap_host` is set).
+    #[serde(default)]
+    pub imap_username: Option<String>,
+    /// IMAP password.
+    #[serde(default)]
+    pub imap_password: Option<String>,
 }
 
 impl EmailSettings {

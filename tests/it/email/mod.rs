@@ -1,7 +1,10 @@
 //! The email edge against a real SMTP server (aiosmtpd) and real PostgreSQL/Redis: outbound
 //! headers, threading, DKIM verified by dkimpy, SMTP outcomes; one-click unsubscribe; inbound
-//! MIME through the signed webhook (fixtures in `tests/fixtures/email/`).
+//! MIME through the signed webhook (fixtures in `tests/fixtures/email/`); the IMAP poller
+//! against a real dovecot.
 
+mod imap;
+mod imap_server;
 mod inbound;
 mod outbound;
 mod smtp_sink;
@@ -10,7 +13,7 @@ mod unsubscribe;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
@@ -63,6 +66,11 @@ pub struct EmailSetup {
 
 impl EmailSetup {
     pub async fn new() -> Self {
+        Self::with_extra(json!({}), json!({})).await
+    }
+
+    /// Like `new`, with more channel settings and secret references (e.g. an IMAP mailbox).
+    pub async fn with_extra(extra_settings: Value, extra_secrets: Value) -> Self {
         set_dkim_env();
         let sink = SmtpSink::start().await;
         let rejected = tempfile::tempdir().expect("tempdir");
@@ -78,14 +86,7 @@ impl EmailSetup {
         config.email.inbound_max_bytes = 256 * 1024;
         let app = TestApp::spawn_with(config).await;
         let org = app.create_org("email").await;
-        let (status, channel) = app
-            .post(
-                "/api/v1/channels",
-                &org.key,
-                &json!({
-                    "name": "sales mail",
-                    "kind": "email",
-                    "settings": {
+        let mut settings = json!({
                         "from_address": "sales@acme.test",
                         "from_name": "Acme Sales",
                         "smtp_host": "127.0.0.1",
@@ -94,11 +95,28 @@ impl EmailSetup {
                         "smtp_timeout_secs": 10,
                         "dkim_selector": "sb2026",
                         "default_subject": "Hello from Acme"
-                    },
-                    "secret_refs": {
+        });
+        let mut secrets = json!({
                         "dkim_private_key": DKIM_KEY_ENV,
                         "inbound_secret": INBOUND_SECRET_ENV
-                    }
+        });
+        for (into, from) in [
+            (&mut settings, extra_settings),
+            (&mut secrets, extra_secrets),
+        ] {
+            if let (Some(into), Value::Object(from)) = (into.as_object_mut(), from) {
+                into.extend(from);
+            }
+        }
+        let (status, channel) = app
+            .post(
+                "/api/v1/channels",
+                &org.key,
+                &json!({
+                    "name": "sales mail",
+                    "kind": "email",
+                    "settings": settings,
+                    "secret_refs": secrets
                 }),
             )
             .await;

@@ -11,10 +11,12 @@
 //! else is threaded to its chat by `In-Reply-To`/`References` (or the sender's chat on this
 //! channel) and goes through the one ingest path, which commits before we answer 200.
 
+mod accept;
 mod parse;
-mod reject;
+pub mod reject;
 mod verify;
 
+pub use accept::{AcceptError, Accepted, accept_mail};
 pub use parse::{MailKind, ParsedMail, parse, strip_reply};
 
 use actix_web::http::StatusCode;
@@ -29,11 +31,8 @@ use super::settings::{EmailSecretRefs, read_secret};
 use crate::api::error::ApiError;
 use crate::channels::ingest::{IngestError, Ingestor};
 use crate::context::AppContext;
-use crate::db::models::{Suppression, SuppressionReason};
-use crate::db::schema::{channels, chats, messages};
-use crate::domain::{
-    ChannelId, ChannelKind, InboundMessage, InboundSender, NO_TURN_METADATA_KEY, OrganizationId,
-};
+use crate::db::schema::channels;
+use crate::domain::{ChannelId, ChannelKind, OrganizationId};
 
 /// Registers the endpoint.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -160,59 +159,33 @@ pub async fn receive_email(
         ));
     }
 
-    let mail = match parse(&body) {
-        Ok(mail) => mail,
-        Err(e) => {
-            reject::keep_aside(&config.rejected_dir, channel_id, "malformed", &body).await;
-            return Err(refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "email_malformed",
-                e.to_string(),
-            ));
+    match accept_mail(&ctx, &ingestor, channel_id, org, &body).await {
+        Ok(Accepted::Rejected { code, detail }) => {
+            Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, code, detail))
         }
-    };
-    if let MailKind::Bounce { failed } = &mail.kind {
-        let mut conn = ctx.db().get().await?;
-        for address in failed {
-            Suppression::suppress_email(&mut conn, org, address, SuppressionReason::Bounce).await?;
-        }
-        tracing::info!(channel.id = %channel_id, recipients = failed.len(), "delivery status notification recorded");
-        return Ok(HttpResponse::Ok().json(InboundEmailResponse {
+        Ok(Accepted::Bounce { suppressed }) => Ok(HttpResponse::Ok().json(InboundEmailResponse {
             status: "bounce_recorded",
             message_id: None,
             chat_id: None,
-            suppressed: failed.clone(),
-        }));
+            suppressed,
+        })),
+        Ok(Accepted::Stored {
+            outcome,
+            auto_reply,
+        }) => Ok(HttpResponse::Ok().json(InboundEmailResponse {
+            status: match (outcome.duplicate, auto_reply) {
+                (true, _) => "duplicate",
+                (false, true) => "auto_reply_stored",
+                (false, false) => "stored",
+            },
+            message_id: Some(outcome.message.id.to_string()),
+            chat_id: Some(outcome.chat.id.to_string()),
+            suppressed: Vec::new(),
+        })),
+        Err(AcceptError::Ingest(e)) => Err(ingest_error(e)),
+        Err(AcceptError::Database(e)) => Err(e.into()),
+        Err(AcceptError::Pool(e)) => Err(e.into()),
     }
-    let inbound = {
-        let mut conn = ctx.db().get().await?;
-        to_inbound(&mut conn, channel_id, &mail).await?
-    };
-    let auto_reply = mail.kind == MailKind::AutoReply;
-    let mut outcome = ingestor
-        .ingest(inbound.clone())
-        .await
-        .map_err(ingest_error)?;
-    if outcome.duplicate
-        && outcome.message.metadata["email"]["content_hash"].as_str() != Some(&mail.content_hash)
-    {
-        // The same Message-ID with different content is a different mail, not a redelivery.
-        let mut other = inbound;
-        other.external_message_id =
-            format!("{}#{}", other.external_message_id, &mail.content_hash[..16]);
-        outcome = ingestor.ingest(other).await.map_err(ingest_error)?;
-    }
-    let status = match (outcome.duplicate, auto_reply) {
-        (true, _) => "duplicate",
-        (false, true) => "auto_reply_stored",
-        (false, false) => "stored",
-    };
-    Ok(HttpResponse::Ok().json(InboundEmailResponse {
-        status,
-        message_id: Some(outcome.message.id.to_string()),
-        chat_id: Some(outcome.chat.id.to_string()),
-        suppressed: Vec::new(),
-    }))
 }
 
 fn ingest_error(e: IngestError) -> ApiError {
@@ -259,68 +232,4 @@ async fn channel_of(
             "no active email channel with that id",
         )),
     }
-}
-
-/// Builds the normalised message: threaded by the first known id among `In-Reply-To` and
-/// `References` (newest first), else the sender's own thread on this channel.
-async fn to_inbound(
-    conn: &mut AsyncPgConnection,
-    channel: ChannelId,
-    mail: &ParsedMail,
-) -> Result<InboundMessage, ApiError> {
-    let mut candidates: Vec<String> = mail.in_reply_to.clone();
-    candidates.extend(mail.references.iter().rev().cloned());
-    let known: Vec<(Option<String>, String)> = if candidates.is_empty() {
-        Vec::new()
-    } else {
-        messages::table
-            .inner_join(chats::table.on(chats::id.eq(messages::chat_id)))
-            .filter(messages::channel_id.eq(channel))
-            .filter(messages::external_id.eq_any(&candidates))
-            .select((messages::external_id, chats::external_thread_id))
-            .load(conn)
-            .await?
-    };
-    let thread = candidates
-        .iter()
-        .find_map(|c| {
-            known
-                .iter()
-                .find(|(id, _)| id.as_deref() == Some(c.as_str()))
-                .map(|(_, t)| t.clone())
-        })
-        .unwrap_or_else(|| format!("email:{}", mail.from.as_deref().unwrap_or_default()));
-    let external_message_id = mail
-        .message_id
-        .clone()
-        .unwrap_or_else(|| format!("sha256:{}", mail.content_hash));
-    let mut metadata = serde_json::json!({
-        "email": {
-            "message_id": mail.message_id,
-            "subject": mail.subject,
-            "in_reply_to": mail.in_reply_to,
-            "references": mail.references,
-            "content_hash": mail.content_hash,
-            "original_text": mail.original_text,
-            "auto_reply": mail.kind == MailKind::AutoReply,
-        }
-    });
-    if mail.kind == MailKind::AutoReply {
-        metadata[NO_TURN_METADATA_KEY] = serde_json::Value::Bool(true);
-    }
-    Ok(InboundMessage {
-        channel_id: channel,
-        external_thread_id: thread,
-        external_message_id,
-        sender: InboundSender {
-            name: mail.from_name.clone(),
-            email: mail.from.clone(),
-            ..Default::default()
-        },
-        text: mail.text.clone(),
-        attachments: mail.attachments.clone(),
-        reply_to_external_id: <[String]>::first(&mail.in_reply_to).cloned(),
-        received_at: Utc::now(),
-        metadata,
-    })
 }
