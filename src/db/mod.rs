@@ -8,8 +8,10 @@ pub mod pagination;
 pub mod schema;
 
 use diesel_async::AsyncPgConnection;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use std::time::Duration;
 
 use crate::config::DatabaseConfig;
@@ -22,8 +24,17 @@ pub type DbConn = Object<AsyncPgConnection>;
 
 /// Builds the pool; connections are opened lazily, so this does not touch the network.
 pub fn build_pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
-    let manager =
-        AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.expose().as_str());
+    // `Fast` recycling: a checkout does not ping the server first. The default (`Verified`) adds
+    // a `SELECT 1` round trip to every checkout, which was a quarter of an agent turn's round
+    // trips (benches/agent_turn.rs). A connection the server closed fails its next statement
+    // instead; diesel-async then marks it broken and the pool drops it, and the caller's own
+    // error path (no ack before commit, outbox retries) covers that one failure.
+    let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+    manager_config.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+        config.url.expose().as_str(),
+        manager_config,
+    );
     let pool = Pool::builder(manager)
         .max_size(config.pool_size)
         .wait_timeout(Some(config.pool_timeout()))
