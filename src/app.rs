@@ -39,11 +39,17 @@ pub fn build_server(ctx: AppContext, listener: TcpListener) -> anyhow::Result<Ru
     let tools: Arc<dyn crate::tools::ToolExecutor> = Arc::new(registry.clone());
     let agents = AgentTurnHandler::new(&ctx, Some(tools))
         .map_err(|e| anyhow::anyhow!("cannot build the model client: {e}"))?;
+    // Pitches share the agents' model client: one breaker, one concurrency limit.
+    let pitches = crate::pitches::PitchService::new(ctx.clone(), agents.supervisor().llm().clone());
+    if ctx.config().pitches.resume_on_start {
+        crate::pitches::jobs::resume_orphans(pitches.clone());
+    }
     let node = Node::start(&ctx, Arc::new(agents), crate::channels::senders(&ctx));
     let ingestor = web::Data::new(node.ingestor.clone());
     let router = web::Data::new(node.router.clone());
     let outbox_waker = web::Data::new(node.outbox_waker.clone());
     let memory = web::Data::new(memory);
+    let pitches = web::Data::new(pitches);
     let registry = web::Data::new(registry);
     let data = web::Data::new(ctx);
     let mut server = HttpServer::new(move || {
@@ -54,6 +60,7 @@ pub fn build_server(ctx: AppContext, listener: TcpListener) -> anyhow::Result<Ru
             .app_data(outbox_waker.clone())
             .app_data(registry.clone())
             .app_data(memory.clone())
+            .app_data(pitches.clone())
             .app_data(api::extract::path_config())
             .app_data(api::extract::query_config())
             .app_data(api::extract::json_config(api::extract::JSON_LIMIT_BYTES))

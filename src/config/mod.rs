@@ -34,6 +34,8 @@ pub struct Config {
     pub paths: PathsConfig,
     /// The email edge (unsubscribe key, inbound limits).
     pub email: crate::channels::email::EmailConfig,
+    /// The pitch generator and its batch jobs.
+    pub pitches: crate::pitches::PitchesConfig,
 }
 
 /// `[server]`: where the HTTP API listens.

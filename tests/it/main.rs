@@ -34,6 +34,8 @@ mod operations;
 mod outbox;
 mod pipeline_stages;
 mod pipelines;
+mod pitch_jobs;
+mod pitches;
 mod rails;
 mod seed;
 mod short_term_memory;
