@@ -1,7 +1,8 @@
 //! Polling channels follow the channels API without a restart: a polling bot created through the
 //! API is polled at once, deactivating it stops its poller (an update pushed meanwhile is not
 //! ingested, and Telegram hears no more `getUpdates`), reactivating it picks the waiting update
-//! up, and switching it to webhook mode stops polling again. The app runs over a database of its
+//! up, pointing it at another token variable restarts it with that token, and switching it to
+//! webhook mode stops polling again. The app runs over a database of its
 //! own, since a polling node polls every tenant's bots.
 
 use reqwest::StatusCode;
@@ -17,6 +18,9 @@ use switchboard::db::migrate;
 /// Longer than the test bots' long-poll timeout (1 s): a poller still running would have asked
 /// `getUpdates` again, and ingested a waiting update, within it.
 const QUIET: Duration = Duration::from_secs(3);
+
+/// A second token variable, for the test that switches a channel's token.
+const OTHER_TOKEN_ENV: &str = "SB_TEST_TELEGRAM_OTHER_BOT_TOKEN";
 
 async fn set(app: &TestApp, org: &TestOrg, channel: &str, patch: serde_json::Value) {
     let (status, body) = app
@@ -71,6 +75,33 @@ async fn polling_bots_start_and_stop_with_the_channels_api() {
     eventually("the waiting update is ingested", || async {
         messages_of(&app, &org, &chat).await.len() == 2
     })
+    .await;
+
+    // Its token variable changed: the poller restarts with the new token (one Telegram refuses
+    // here, so the next update waits), and the right one picks the update up again.
+    // SAFETY: this variable is written only here, before any poller reads it.
+    unsafe { std::env::set_var(OTHER_TOKEN_ENV, "999:not-this-bot") };
+    set(
+        &app,
+        &org,
+        &channel,
+        json!({"secret_refs": {"bot_token": OTHER_TOKEN_ENV, "webhook_secret": super::SECRET_ENV}}),
+    )
+    .await;
+    server.push_update(text_update(3, telegram_chat, 3, "third"));
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(messages_of(&app, &org, &chat).await.len(), 2);
+    set(
+        &app,
+        &org,
+        &channel,
+        json!({"secret_refs": {"bot_token": super::TOKEN_ENV, "webhook_secret": super::SECRET_ENV}}),
+    )
+    .await;
+    eventually(
+        "the update waiting for the right token is ingested",
+        || async { messages_of(&app, &org, &chat).await.len() == 3 },
+    )
     .await;
 
     // Switched to webhook mode: polling stops again.
