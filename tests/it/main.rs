@@ -13,6 +13,7 @@ mod channels;
 mod chat_actor;
 mod chats;
 mod check;
+mod check_email;
 mod companies;
 mod contacts;
 mod deal_references;

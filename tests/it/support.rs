@@ -55,6 +55,8 @@ pub fn test_config() -> Config {
     config.server.deliver_messages = false;
     // Likewise a node resuming orphaned pitch jobs would take other tests' jobs.
     config.pitches.resume_on_start = false;
+    // And a polling node would poll every test's bots.
+    config.server.poll_channels = false;
     config
 }
 
