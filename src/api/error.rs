@@ -336,21 +336,6 @@ impl From<crate::memory::LongTermError> for ApiError {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::referenced_field;
-
-    #[test]
-    fn foreign_key_names_map_to_fields() {
-        assert_eq!(referenced_field("deals_contact_fk"), "contact_id");
-        assert_eq!(
-            referenced_field("campaign_steps_template_fk"),
-            "template_id"
-        );
-        assert_eq!(referenced_field("weird"), "reference");
-    }
-}
-
 impl From<crate::pitches::PitchError> for ApiError {
     fn from(error: crate::pitches::PitchError) -> Self {
         use crate::pitches::PitchError as E;
@@ -387,5 +372,20 @@ impl From<crate::pitches::PitchError> for ApiError {
             E::Db(e) => e.into(),
             E::Pool(e) => e.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::referenced_field;
+
+    #[test]
+    fn foreign_key_names_map_to_fields() {
+        assert_eq!(referenced_field("deals_contact_fk"), "contact_id");
+        assert_eq!(
+            referenced_field("campaign_steps_template_fk"),
+            "template_id"
+        );
+        assert_eq!(referenced_field("weird"), "reference");
     }
 }
