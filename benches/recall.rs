@@ -9,9 +9,17 @@
 //! row there is deleted first), dropping the HNSW index for the load and re-creating it exactly as
 //! the migration defines it, the way a restore would; the build time is printed.
 //!
+//! Two shapes of data: by default each memory is its topic plus isotropic noise in all the
+//! column's dimensions (a worst case: within a topic, distances concentrate and the exact top-10
+//! is nearly arbitrary); with `RECALL_LATENT=L` memories live in an L-dimensional space projected
+//! into the column's dimensions by a fixed random matrix, the low intrinsic dimension measured
+//! for real sentence embeddings.
+//!
 //! Run: `eval "$(deploy/dev/env switchboard_bench)" && cargo bench --bench recall`.
 //! Parameters (environment): `RECALL_MEMORIES` (default 100000), `RECALL_CONTACTS`,
-//! `RECALL_CLUSTERS`, `RECALL_QUERIES`, `RECALL_EF` (`hnsw.ef_search` list), `RECALL_K`.
+//! `RECALL_CLUSTERS`, `RECALL_QUERIES`, `RECALL_EF` (`hnsw.ef_search` list), `RECALL_K`,
+//! `RECALL_LATENT` (0 = isotropic), `RECALL_REUSE=1` (keep the set a previous run with the same
+//! parameters loaded, and its index: only the queries run).
 
 mod common;
 
@@ -26,7 +34,7 @@ use std::time::Instant;
 
 use switchboard::db::models::{AgentMemory, AgentMemoryInsertForm, ContactInsertForm};
 use switchboard::db::schema::{agent_memories, contacts};
-use switchboard::domain::{ContactId, MemoryId, MemoryKind};
+use switchboard::domain::{ContactId, MemoryId, MemoryKind, OrganizationId};
 
 use common::{Services, latency_histogram, latency_line, param, param_list, record};
 
@@ -59,6 +67,8 @@ async fn run() -> anyhow::Result<()> {
     let queries: usize = param("RECALL_QUERIES", 200).max(1);
     let efs: Vec<u32> = param_list("RECALL_EF", "40,100,200");
     let k: i64 = param("RECALL_K", 10);
+    let latent: usize = param("RECALL_LATENT", 0);
+    let reuse: bool = param("RECALL_REUSE", 0u8) == 1;
     common::print_header(
         "recall",
         "pgvector HNSW recall@k vs exact search and query latency; the product's per-contact recall query.",
@@ -69,6 +79,8 @@ async fn run() -> anyhow::Result<()> {
             ("RECALL_QUERIES", queries.to_string()),
             ("RECALL_EF", format!("{efs:?}")),
             ("RECALL_K", k.to_string()),
+            ("RECALL_LATENT", latent.to_string()),
+            ("RECALL_REUSE", reuse.to_string()),
         ],
     );
     let services = Services::from_env()?;
@@ -85,65 +97,21 @@ async fn run() -> anyhow::Result<()> {
     let dims = usize::try_from(dims)?;
     println!("embedding column: vector({dims})");
 
-    let tenant = common::create_tenant(&mut conn, "recall").await?;
-    let contact_ids = create_contacts(&mut conn, tenant.org, contact_count).await?;
     let mut rng = StdRng::seed_from_u64(20261129);
-    let centres: Vec<Vec<f32>> = (0..clusters).map(|_| unit(&mut rng, dims)).collect();
-
-    sql_query("DELETE FROM agent_memories")
-        .execute(&mut conn)
-        .await?;
-    sql_query("DROP INDEX IF EXISTS agent_memories_embedding_idx")
-        .execute(&mut conn)
-        .await?;
-    let started = Instant::now();
-    let mut batch = Vec::with_capacity(2_000);
-    for n in 0..total {
-        let centre = &centres[rng.random_range(0..clusters)];
-        batch.push(AgentMemoryInsertForm {
-            id: MemoryId::new(),
-            organization_id: tenant.org,
-            contact_id: contact_ids[n % contact_ids.len()],
-            agent_id: None,
-            kind: MemoryKind::Fact,
-            content: format!("synthetic memory {n}"),
-            embedding: Some(Vector::from(near(&mut rng, centre))),
-            source_message_id: None,
-        });
-        if batch.len() == 2_000 || n + 1 == total {
-            diesel::insert_into(agent_memories::table)
-                .values(&batch)
-                .execute(&mut conn)
-                .await?;
-            batch.clear();
-        }
-    }
-    println!(
-        "loaded {total} memories in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    sql_query("SET maintenance_work_mem = '2GB'")
-        .execute(&mut conn)
-        .await?;
-    let started = Instant::now();
-    sql_query(
-        "CREATE INDEX agent_memories_embedding_idx ON agent_memories \
-         USING hnsw (embedding vector_cosine_ops)",
-    )
-    .execute(&mut conn)
-    .await?;
-    println!(
-        "HNSW index (m=16, ef_construction=64, the migration's) built in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    sql_query("ANALYZE agent_memories")
-        .execute(&mut conn)
-        .await?;
+    let shape = Shape::new(&mut rng, dims, latent);
+    let centres: Vec<Vec<f32>> = (0..clusters)
+        .map(|_| unit(&mut rng, shape.space()))
+        .collect();
+    let (org, contact_ids) = if reuse {
+        loaded_set(&mut conn, total).await?
+    } else {
+        load(&mut conn, &mut rng, &shape, &centres, total, contact_count).await?
+    };
 
     let probes: Vec<Vector> = (0..queries)
         .map(|_| {
             let centre = &centres[rng.random_range(0..clusters)];
-            Vector::from(near(&mut rng, centre))
+            Vector::from(shape.sample(&mut rng, centre))
         })
         .collect();
 
@@ -200,17 +168,163 @@ async fn run() -> anyhow::Result<()> {
             sql_query("SET LOCAL hnsw.iterative_scan = strict_order")
                 .execute(conn)
                 .await?;
-            AgentMemory::nearest(conn, tenant.org, contact, probe.clone(), 5).await
+            AgentMemory::nearest(conn, org, contact, probe.clone(), 5).await
         })
         .await?;
         record(&mut latency, started.elapsed());
     }
+    if let (Some(probe), Some(contact)) = (<[_]>::first(&probes), <[_]>::first(&contact_ids)) {
+        println!(
+            "per-contact plan: {}",
+            plan(&mut conn, org, *contact, probe).await?
+        );
+    }
     println!(
         "RESULT per-contact recall (organisation + contact filter, k=5, ~{} memories per contact): {}",
-        total / contact_ids.len(),
+        total / contact_ids.len().max(1),
         latency_line(&latency)
     );
     Ok(())
+}
+
+/// Loads a fresh set of `total` memories (deleting every other one), re-creating the HNSW index
+/// after the load as the migration defines it; prints the load and build times.
+async fn load(
+    conn: &mut AsyncPgConnection,
+    rng: &mut StdRng,
+    shape: &Shape,
+    centres: &[Vec<f32>],
+    total: usize,
+    contact_count: usize,
+) -> anyhow::Result<(OrganizationId, Vec<ContactId>)> {
+    let tenant = common::create_tenant(conn, "recall").await?;
+    let contact_ids = create_contacts(conn, tenant.org, contact_count).await?;
+    sql_query("DELETE FROM agent_memories")
+        .execute(conn)
+        .await?;
+    sql_query("DROP INDEX IF EXISTS agent_memories_embedding_idx")
+        .execute(conn)
+        .await?;
+    let started = Instant::now();
+    let mut batch = Vec::with_capacity(2_000);
+    for n in 0..total {
+        let centre = &centres[rng.random_range(0..centres.len())];
+        batch.push(AgentMemoryInsertForm {
+            id: MemoryId::new(),
+            organization_id: tenant.org,
+            contact_id: contact_ids[n % contact_ids.len()],
+            agent_id: None,
+            kind: MemoryKind::Fact,
+            content: format!("synthetic memory {n}"),
+            embedding: Some(Vector::from(shape.sample(rng, centre))),
+            source_message_id: None,
+        });
+        if batch.len() == 2_000 || n + 1 == total {
+            diesel::insert_into(agent_memories::table)
+                .values(&batch)
+                .execute(conn)
+                .await?;
+            batch.clear();
+        }
+    }
+    println!(
+        "loaded {total} memories in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    sql_query("SET maintenance_work_mem = '2GB'")
+        .execute(conn)
+        .await?;
+    let started = Instant::now();
+    sql_query(
+        "CREATE INDEX agent_memories_embedding_idx ON agent_memories \
+         USING hnsw (embedding vector_cosine_ops)",
+    )
+    .execute(conn)
+    .await?;
+    println!(
+        "HNSW index (m=16, ef_construction=64, the migration's) built in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    sql_query("ANALYZE agent_memories").execute(conn).await?;
+
+    Ok((tenant.org, contact_ids))
+}
+
+/// The organisation and contacts of the set an earlier run loaded (`RECALL_REUSE=1`).
+async fn loaded_set(
+    conn: &mut AsyncPgConnection,
+    total: usize,
+) -> anyhow::Result<(OrganizationId, Vec<ContactId>)> {
+    #[derive(QueryableByName)]
+    struct Owner {
+        #[diesel(sql_type = SqlUuid)]
+        organization_id: uuid::Uuid,
+        #[diesel(sql_type = SqlUuid)]
+        contact_id: uuid::Uuid,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rows: i64,
+    }
+    let owners = sql_query(
+        "SELECT organization_id, contact_id, count(*) AS rows FROM agent_memories \
+         GROUP BY organization_id, contact_id",
+    )
+    .load::<Owner>(conn)
+    .await?;
+    let stored: i64 = owners.iter().map(|o| o.rows).sum();
+    anyhow::ensure!(
+        usize::try_from(stored)? == total,
+        "RECALL_REUSE=1 but the bench database holds {stored} memories, not {total}: run once without it"
+    );
+    let org = <[_]>::first(&owners)
+        .map(|o| OrganizationId::from(o.organization_id))
+        .ok_or_else(|| anyhow::anyhow!("no memories loaded"))?;
+    println!("reusing the {stored} memories and the index a previous run loaded");
+    Ok((
+        org,
+        owners
+            .into_iter()
+            .map(|o| ContactId::from(o.contact_id))
+            .collect(),
+    ))
+}
+
+/// How PostgreSQL runs the product's recall query (the index it picks), on one line.
+async fn plan(
+    conn: &mut AsyncPgConnection,
+    org: OrganizationId,
+    contact: ContactId,
+    probe: &Vector,
+) -> anyhow::Result<String> {
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[diesel(column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let lines = sql_query(
+        "EXPLAIN SELECT id FROM agent_memories WHERE organization_id = $1 AND contact_id = $2 \
+         AND embedding IS NOT NULL ORDER BY embedding <=> $3 LIMIT 5",
+    )
+    .bind::<SqlUuid, _>(org)
+    .bind::<SqlUuid, _>(contact)
+    .bind::<pgvector::sql_types::Vector, _>(probe)
+    .load::<Line>(conn)
+    .await?;
+    Ok(lines
+        .into_iter()
+        .map(|l| without_vector_literal(l.line.trim()))
+        .collect::<Vec<_>>()
+        .join(" / "))
+}
+
+/// A plan line with the probe's 384 numbers left out.
+fn without_vector_literal(line: &str) -> String {
+    match (line.find("'["), line.find("]'")) {
+        (Some(start), Some(end)) if start < end => {
+            format!("{}'[…]'{}", &line[..start], &line[end + 2..])
+        }
+        _ => line.to_owned(),
+    }
 }
 
 async fn top_k(
@@ -247,6 +361,45 @@ async fn create_contacts(
             .await?;
     }
     Ok(forms.into_iter().map(|f| f.id).collect())
+}
+
+/// Where memories live before they become column vectors: the column's own space, or a
+/// low-dimensional one projected into it.
+struct Shape {
+    dims: usize,
+    projection: Option<Vec<Vec<f32>>>,
+}
+
+impl Shape {
+    fn new(rng: &mut StdRng, dims: usize, latent: usize) -> Self {
+        let projection = (latent > 0).then(|| {
+            (0..dims)
+                .map(|_| (0..latent).map(|_| gaussian(rng)).collect())
+                .collect()
+        });
+        Self { dims, projection }
+    }
+
+    /// Dimensions topics and noise are drawn in.
+    fn space(&self) -> usize {
+        self.projection
+            .as_ref()
+            .and_then(|p| <[_]>::first(p))
+            .map_or(self.dims, Vec::len)
+    }
+
+    /// A memory near `centre` (a topic in `space()`), as a column vector.
+    fn sample(&self, rng: &mut StdRng, centre: &[f32]) -> Vec<f32> {
+        let point = near(rng, centre);
+        match &self.projection {
+            None => point,
+            Some(rows) => normalise(
+                rows.iter()
+                    .map(|row| row.iter().zip(&point).map(|(a, b)| a * b).sum())
+                    .collect(),
+            ),
+        }
+    }
 }
 
 /// A random unit vector (normal components, normalised).

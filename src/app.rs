@@ -37,13 +37,20 @@ pub fn build_server(ctx: AppContext, listener: TcpListener) -> anyhow::Result<Ru
     let memory = crate::memory::LongTermMemory::new(ctx.db().clone(), Arc::new(llm));
     let registry = crate::tools::ToolRegistry::new(&ctx).with_memory(memory.clone());
     let tools: Arc<dyn crate::tools::ToolExecutor> = Arc::new(registry.clone());
-    let agents = AgentTurnHandler::new(&ctx, Some(tools))
+    let agents = AgentTurnHandler::with_typing(&ctx, Some(tools), crate::channels::typists())
         .map_err(|e| anyhow::anyhow!("cannot build the model client: {e}"))?;
+    // Pitches share the agents' model client: one breaker, one concurrency limit.
+    let pitches = crate::pitches::PitchService::new(ctx.clone(), agents.supervisor().llm().clone());
+    if ctx.config().pitches.resume_on_start {
+        crate::pitches::jobs::resume_orphans(pitches.clone());
+    }
     let node = Node::start(&ctx, Arc::new(agents), crate::channels::senders(&ctx));
     let ingestor = web::Data::new(node.ingestor.clone());
     let router = web::Data::new(node.router.clone());
     let outbox_waker = web::Data::new(node.outbox_waker.clone());
+    let pollers = web::Data::new(node.pollers.clone());
     let memory = web::Data::new(memory);
+    let pitches = web::Data::new(pitches);
     let registry = web::Data::new(registry);
     let data = web::Data::new(ctx);
     let mut server = HttpServer::new(move || {
@@ -52,8 +59,10 @@ pub fn build_server(ctx: AppContext, listener: TcpListener) -> anyhow::Result<Ru
             .app_data(ingestor.clone())
             .app_data(router.clone())
             .app_data(outbox_waker.clone())
+            .app_data(pollers.clone())
             .app_data(registry.clone())
             .app_data(memory.clone())
+            .app_data(pitches.clone())
             .app_data(api::extract::path_config())
             .app_data(api::extract::query_config())
             .app_data(api::extract::json_config(api::extract::JSON_LIMIT_BYTES))
@@ -90,21 +99,12 @@ pub async fn serve(ctx: AppContext) -> anyhow::Result<()> {
         TcpListener::bind(&bind).map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
     check_embedding_dimensions(&ctx).await?;
     let running = build_server(ctx.clone(), listener)?;
-    let pollers = crate::channels::telegram::start_pollers(&ctx, &running.node.ingestor).await?;
-    let mail_pollers =
-        crate::channels::email::imap::start_email_pollers(&ctx, &running.node.ingestor).await?;
     tracing::info!(addr = %running.addr, "switchboard listening");
     println!(
         "Switchboard is serving on http://{}  (API docs: http://{}/api/docs/)",
         running.addr, running.addr
     );
     running.server.await?;
-    for poller in pollers {
-        poller.shutdown().await;
-    }
-    for poller in mail_pollers {
-        poller.shutdown().await;
-    }
     running.node.shutdown().await;
     tracing::info!("switchboard stopped");
     Ok(())

@@ -172,6 +172,15 @@ fn check_files(config: &Config, report: &mut CheckReport) {
             );
         }
     }
+    for channel in &loaded {
+        let (errors, warnings) = channels::email_rules::check_environment(channel);
+        for p in errors {
+            report.push(Severity::Error, "channels", p.to_string());
+        }
+        for p in warnings {
+            report.push(Severity::Warning, "channels", p.to_string());
+        }
+    }
     if problems.is_empty() {
         report.push(
             Severity::Ok,

@@ -23,6 +23,7 @@ pub mod inbox_page;
 pub mod llm;
 pub mod memory;
 pub mod node;
+pub mod pitches;
 pub mod prompts;
 pub mod rails;
 pub mod seed;

@@ -11,6 +11,7 @@ use crate::actors::outbox::{
 };
 use crate::actors::router::ChatRouter;
 use crate::channels::ingest::{IngestConfig, IngestListener, Ingestor};
+use crate::channels::polling::{PollerRegistry, RECONCILE_EVERY};
 use crate::context::AppContext;
 
 /// The running parts of a node.
@@ -21,7 +22,10 @@ pub struct Node {
     pub router: ChatRouter,
     /// Wakes the outbox dispatcher after a commit queued work.
     pub outbox_waker: OutboxWaker,
+    /// This node's channel pollers (the channels API reconciles them after a change).
+    pub pollers: PollerRegistry,
     outbox: OutboxHandle,
+    reconciler: tokio::task::JoinHandle<()>,
 }
 
 impl Node {
@@ -39,6 +43,8 @@ impl Node {
         let listeners: Vec<Arc<dyn IngestListener>> =
             vec![Arc::new(ctx.publisher().clone()), Arc::new(router.clone())];
         let ingestor = Ingestor::start(ctx.db().clone(), IngestConfig::default(), listeners);
+        let pollers = crate::channels::pollers(ctx, &ingestor);
+        let reconciler = pollers.spawn_periodic(RECONCILE_EVERY);
         // Follow-ups wake chats, so their sender needs this node's router.
         senders.register(
             crate::rails::suppression::AGENT_FOLLOWUP,
@@ -54,12 +60,16 @@ impl Node {
             ingestor,
             router,
             outbox_waker,
+            pollers,
             outbox,
+            reconciler,
         }
     }
 
-    /// Lets the outbox finish what it is sending; the chat actors stop with their arbiters.
+    /// Stops the channel pollers, lets the outbox finish what it is sending; the chat actors stop with their arbiters.
     pub async fn shutdown(self) {
+        self.reconciler.abort();
+        self.pollers.shutdown().await;
         self.outbox.shutdown().await;
     }
 }

@@ -336,6 +336,45 @@ impl From<crate::memory::LongTermError> for ApiError {
     }
 }
 
+impl From<crate::pitches::PitchError> for ApiError {
+    fn from(error: crate::pitches::PitchError) -> Self {
+        use crate::pitches::PitchError as E;
+        let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+        match error {
+            E::ContactNotFound => Self::not_found("contact"),
+            E::TemplateNotFound => Self::not_found("template"),
+            e @ E::TemplateNotPitch(_) => Self::invalid_field("template_id", e.to_string()),
+            e @ E::NoAgent => Self::conflict("pitch_agent_missing", e.to_string()),
+            e @ E::Prompt(_) => Self::new(unprocessable, "pitch_prompt_invalid", e.to_string()),
+            e @ E::Template(_) => Self::new(unprocessable, "pitch_template_invalid", e.to_string()),
+            e @ E::Guardrails(_) => {
+                Self::new(unprocessable, "pitch_guardrails_invalid", e.to_string())
+            }
+            E::Llm(e) => {
+                // Down or degraded: retry later (503). Refused (missing model...): 502.
+                let status = if e.is_transient() || e == crate::llm::LlmError::CircuitOpen {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::BAD_GATEWAY
+                };
+                tracing::warn!(llm.error = e.code(), error = %e, "pitch model call failed");
+                Self::new(status, e.code(), e.to_string())
+            }
+            e @ E::EmptyReply => {
+                Self::new(StatusCode::BAD_GATEWAY, "llm_empty_reply", e.to_string())
+            }
+            E::Blocked { rail, reason } => Self::new(
+                unprocessable,
+                "pitch_blocked",
+                format!("the pitch was blocked by a guardrail: {reason}"),
+            )
+            .with_details(json!({ "rail": rail, "reason": reason })),
+            E::Db(e) => e.into(),
+            E::Pool(e) => e.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::referenced_field;

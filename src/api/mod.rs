@@ -21,6 +21,7 @@ pub mod members;
 pub mod memories;
 pub mod openapi;
 pub mod pipelines;
+pub mod pitches;
 pub mod request_id;
 pub mod templates;
 pub mod tool_approvals;
@@ -65,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(templates::routes)
             .configure(campaigns::routes)
             .configure(webhooks::routes)
-            .configure(tool_approvals::routes),
+            .configure(tool_approvals::routes)
+            .configure(pitches::routes),
     );
 }

@@ -63,6 +63,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         super::campaigns::CampaignsApi::openapi(),
         super::webhooks::WebhooksApi::openapi(),
         super::tool_approvals::ToolApprovalsApi::openapi(),
+        super::pitches::PitchesApi::openapi(),
     ] {
         doc.merge(part);
     }

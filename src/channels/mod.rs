@@ -3,14 +3,18 @@
 //! the names of environment variables holding them.
 
 pub mod email;
+pub mod email_rules;
 pub mod ingest;
 pub mod outbound;
+pub mod polling;
 pub mod settings;
 pub mod telegram;
+pub mod typing;
 pub mod websocket;
 
 pub use outbound::{ChannelSenders, WebDelivery};
 pub use settings::{ChannelDefinition, load_dir, validate_settings};
+pub use typing::{ChannelTypists, TypingHandle, TypingNotifier};
 
 use std::sync::Arc;
 
@@ -40,4 +44,30 @@ pub fn senders(ctx: &AppContext) -> SenderRegistry {
         registry.register(MESSAGE_SEND, Arc::new(channels));
     }
     registry
+}
+
+/// Every channel kind's typing indicator on this node (one line per channel kind that has one).
+pub fn typists() -> ChannelTypists {
+    ChannelTypists::default().with(
+        crate::domain::ChannelKind::Telegram,
+        Arc::new(telegram::TelegramTyping::new()),
+    )
+}
+
+/// Every channel kind's poller on this node (one line per kind that receives by polling).
+pub fn pollers(ctx: &AppContext, ingestor: &ingest::Ingestor) -> polling::PollerRegistry {
+    polling::PollerRegistry::new(
+        ctx.db().clone(),
+        ctx.config().server.poll_channels,
+        vec![
+            Arc::new(telegram::TelegramPolling::new(
+                ctx.clone(),
+                ingestor.clone(),
+            )),
+            Arc::new(email::imap::EmailPolling::new(
+                ctx.clone(),
+                ingestor.clone(),
+            )),
+        ],
+    )
 }

@@ -84,6 +84,12 @@ pub fn validate_settings(
                 "must be the NAME of an environment variable (A-Z, 0-9, _), not the secret itself"
                     .into(),
             ));
+        } else if env.as_str().is_some_and(looks_like_secret_value) {
+            problems.push((
+                format!("secrets.{name}"),
+                "looks like a secret value, not the NAME of an environment variable: export the secret and name the variable here"
+                    .into(),
+            ));
         }
     }
     let has_secret = |name: &str| secrets.contains_key(name);
@@ -131,6 +137,7 @@ pub fn validate_settings(
             }
         }
         ChannelKind::Email => {
+            super::email_rules::validate(settings, secrets, &mut problems);
             match setting_str("from_address") {
                 Some(a) if a.contains('@') => {}
                 _ => problems.push((
@@ -160,6 +167,13 @@ pub fn validate_settings(
         ChannelKind::Web => {}
     }
     problems
+}
+
+/// Whether a well-formed variable name is more likely a pasted key: very long, or a long run
+/// without any `_` word break that is dense in digits (`AKIA0X9...`, hex keys).
+fn looks_like_secret_value(name: &str) -> bool {
+    let digits = name.bytes().filter(u8::is_ascii_digit).count();
+    name.len() > 64 || (name.len() >= 20 && !name.contains('_') && digits >= 4)
 }
 
 /// Parses and checks every `channels/*.toml`.

@@ -34,6 +34,8 @@ pub struct Config {
     pub paths: PathsConfig,
     /// The email edge (unsubscribe key, inbound limits).
     pub email: crate::channels::email::EmailConfig,
+    /// The pitch generator and its batch jobs.
+    pub pitches: crate::pitches::PitchesConfig,
 }
 
 /// `[server]`: where the HTTP API listens.
@@ -61,6 +63,10 @@ pub struct ServerConfig {
     /// Whether this node delivers queued chat messages through the channels (Telegram, SMTP,
     /// the web). Turn it off on nodes that should only serve the API; another node delivers.
     pub deliver_messages: bool,
+    /// Whether this node runs the pollers of polling channels (Telegram long polling). Each bot
+    /// is polled by one node at a time whatever this says (a Redis lease); turn it off on nodes
+    /// that should only serve the API.
+    pub poll_channels: bool,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +84,7 @@ impl Default for ServerConfig {
             max_connections_per_worker: 50_000,
             inbox_queue_capacity: 512,
             deliver_messages: true,
+            poll_channels: true,
         }
     }
 }

@@ -8,8 +8,11 @@ pub mod pagination;
 pub mod schema;
 
 use diesel_async::AsyncPgConnection;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use futures_util::FutureExt;
 use std::time::Duration;
 
 use crate::config::DatabaseConfig;
@@ -22,8 +25,18 @@ pub type DbConn = Object<AsyncPgConnection>;
 
 /// Builds the pool; connections are opened lazily, so this does not touch the network.
 pub fn build_pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
-    let manager =
-        AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.expose().as_str());
+    // `Fast` recycling: a checkout does not ping the server first. The default (`Verified`) adds
+    // a `SELECT 1` round trip to every checkout, which was a quarter of an agent turn's round
+    // trips (benches/agent_turn.rs). A connection the server closed fails its next statement
+    // instead; diesel-async then marks it broken and the pool drops it, and the caller's own
+    // error path (no ack before commit, outbox retries) covers that one failure.
+    let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+    manager_config.recycling_method = RecyclingMethod::Fast;
+    manager_config.custom_setup = Box::new(|url| establish_with_session_settings(url).boxed());
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+        config.url.expose().as_str(),
+        manager_config,
+    );
     let pool = Pool::builder(manager)
         .max_size(config.pool_size)
         .wait_timeout(Some(config.pool_timeout()))
@@ -32,6 +45,21 @@ pub fn build_pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
         .runtime(deadpool::Runtime::Tokio1)
         .build()?;
     Ok(pool)
+}
+
+/// Opens a connection and applies the settings every session of ours runs with, once per
+/// connection instead of once per query:
+/// - `hnsw.iterative_scan = strict_order` (pgvector >= 0.8): when a filtered vector search (one
+///   organisation, one contact) uses the HNSW index, it keeps scanning until enough rows pass the
+///   filter instead of returning too few; long-term recall relies on it.
+async fn establish_with_session_settings(url: &str) -> diesel::ConnectionResult<AsyncPgConnection> {
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    let mut conn = AsyncPgConnection::establish(url).await?;
+    diesel::sql_query("SET hnsw.iterative_scan = strict_order")
+        .execute(&mut conn)
+        .await
+        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+    Ok(conn)
 }
 
 /// An update whose form set no column is a no-op, not an error: returns the row as it was.

@@ -431,6 +431,68 @@ diesel::table! {
     use diesel::sql_types::*;
     use pgvector::sql_types::*;
 
+    pitch_job_items (job_id, contact_id) {
+        job_id -> Uuid,
+        contact_id -> Uuid,
+        position -> Int4,
+        status -> Text,
+        pitch_id -> Nullable<Uuid>,
+        cached -> Bool,
+        error -> Nullable<Text>,
+        attempts -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
+    pitch_jobs (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        status -> Text,
+        total -> Int4,
+        done -> Int4,
+        failed -> Int4,
+        settings -> Jsonb,
+        created_by -> Nullable<Uuid>,
+        error -> Nullable<Text>,
+        lease_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
+    pitches (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        contact_id -> Uuid,
+        template_id -> Nullable<Uuid>,
+        agent -> Text,
+        fingerprint -> Text,
+        settings -> Jsonb,
+        subject -> Nullable<Text>,
+        body -> Text,
+        model -> Text,
+        prompt_tokens -> Int4,
+        completion_tokens -> Int4,
+        review_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
     refresh_tokens (id) {
         id -> Uuid,
         organization_id -> Uuid,
@@ -600,6 +662,10 @@ diesel::joinable!(organization_members -> organizations (organization_id));
 diesel::joinable!(organization_members -> users (user_id));
 diesel::joinable!(outbox -> organizations (organization_id));
 diesel::joinable!(pipelines -> organizations (organization_id));
+diesel::joinable!(pitch_job_items -> pitch_jobs (job_id));
+diesel::joinable!(pitch_job_items -> pitches (pitch_id));
+diesel::joinable!(pitch_jobs -> organizations (organization_id));
+diesel::joinable!(pitches -> organizations (organization_id));
 diesel::joinable!(refresh_tokens -> organizations (organization_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(suppression_list -> organizations (organization_id));
@@ -634,6 +700,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     pipeline_stages,
     pipelines,
+    pitch_job_items,
+    pitch_jobs,
+    pitches,
     refresh_tokens,
     suppression_list,
     telegram_poll_offsets,

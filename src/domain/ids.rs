@@ -88,6 +88,10 @@ id_newtype!(
     ToolApprovalId,
     /// A Handlebars template.
     TemplateId,
+    /// A generated pitch.
+    PitchId,
+    /// A batch of pitches generated in the background.
+    PitchJobId,
     /// An outreach campaign.
     CampaignId,
     /// One step of a campaign's sequence.

@@ -6,7 +6,7 @@
 //! dimensions.
 
 use diesel::QueryableByName;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use pgvector::Vector;
 use serde::Serialize;
 use std::sync::Arc;
@@ -181,16 +181,9 @@ impl LongTermMemory {
         let embedding = self.embed_one(query).await?;
         let k = i64::try_from(k).unwrap_or(i64::MAX);
         let mut conn = self.pool.get().await?;
-        let rows = conn
-            .transaction::<_, LongTermError, _>(async |conn| {
-                // pgvector >= 0.8: keep scanning the HNSW index until k rows pass the
-                // organisation/contact filter, instead of filtering one ef_search batch.
-                diesel::sql_query("SET LOCAL hnsw.iterative_scan = strict_order")
-                    .execute(conn)
-                    .await?;
-                Ok(AgentMemory::nearest(conn, org, contact, embedding, k).await?)
-            })
-            .await?;
+        // Every pooled session runs with `hnsw.iterative_scan = strict_order` (see
+        // `db::build_pool`): a filtered HNSW scan keeps going until k rows of this contact pass.
+        let rows = AgentMemory::nearest(&mut conn, org, contact, embedding, k).await?;
         Ok(rows
             .into_iter()
             .map(|(memory, distance)| RecalledMemory {

@@ -3,6 +3,7 @@
 //! file system. `prompts/*.hbs` are registered once at start-up and validated by `check`.
 
 pub mod context;
+pub mod pitch;
 pub mod turn;
 
 use handlebars::{Handlebars, RenderErrorReason, TemplateError};

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use crate::support::{database_url, redis_url};
 
-fn check(env: &[(&str, &str)], cwd: &Path) -> (bool, String) {
+pub(crate) fn check(env: &[(&str, &str)], cwd: &Path) -> (bool, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
     command
         .arg("check")

@@ -53,6 +53,10 @@ pub fn test_config() -> Config {
     // Test servers share one database: a node delivering messages would claim other tests'
     // outbox rows. Tests of delivery turn it on over a database of their own.
     config.server.deliver_messages = false;
+    // Likewise a node resuming orphaned pitch jobs would take other tests' jobs.
+    config.pitches.resume_on_start = false;
+    // And a polling node would poll every test's bots.
+    config.server.poll_channels = false;
     config
 }
 

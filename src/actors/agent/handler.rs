@@ -8,7 +8,9 @@ use tokio::sync::Semaphore;
 
 use crate::actors::chat::{TurnDecision, TurnHandler, TurnRequest};
 use crate::agents::Budgets;
+use crate::channels::ChannelTypists;
 use crate::context::AppContext;
+use crate::db::DbConn;
 use crate::db::models::{AiAgent, Chat};
 use crate::domain::{AgentId, Autonomy, ChatId, OrganizationId};
 use crate::inbox::{Signal, Typist};
@@ -30,6 +32,7 @@ struct Inner {
     ctx: AppContext,
     supervisor: Supervisor,
     memory: LongTermMemory,
+    typists: ChannelTypists,
     per_agent: Mutex<HashMap<AgentId, Arc<Semaphore>>>,
 }
 
@@ -37,12 +40,23 @@ impl AgentTurnHandler {
     /// Builds the model client from `[llm]` and the supervisor over it; `tools` runs tool calls
     /// (none offered when `None`).
     pub fn new(ctx: &AppContext, tools: Option<Arc<dyn ToolExecutor>>) -> Result<Self, LlmError> {
+        Self::with_typing(ctx, tools, ChannelTypists::default())
+    }
+
+    /// As [`AgentTurnHandler::new`], and shows "typing…" on the chat's channel while a turn runs
+    /// through `typists` (the serving node passes `channels::typists()`).
+    pub fn with_typing(
+        ctx: &AppContext,
+        tools: Option<Arc<dyn ToolExecutor>>,
+        typists: ChannelTypists,
+    ) -> Result<Self, LlmError> {
         let llm = LlmClient::new(&ctx.config().llm)?;
         let memory = LongTermMemory::new(ctx.db().clone(), Arc::new(llm.clone()));
         Ok(Self {
             inner: Arc::new(Inner {
                 supervisor: Supervisor::new(ctx.clone(), llm, tools),
                 memory,
+                typists,
                 ctx: ctx.clone(),
                 per_agent: Mutex::new(HashMap::new()),
             }),
@@ -110,12 +124,32 @@ impl AgentTurnHandler {
             return TurnDecision::Nothing;
         };
         let _typing = Typing::start(&inner.ctx, org, chat.id, agent_id);
+        let channel_typing = inner.typists.start(&mut conn, &chat).await;
+        let decision = self.decide(conn, &chat, &agent, &request).await;
+        // The channel's indicator is over before the outcome reaches the chat actor, so no
+        // chat action can follow the reply it sends.
+        if let Some(typing) = channel_typing {
+            typing.stop().await;
+        }
+        decision
+    }
+
+    /// The thinking part of a turn, while the indicators run.
+    async fn decide(
+        &self,
+        mut conn: DbConn,
+        chat: &Chat,
+        agent: &AiAgent,
+        request: &TurnRequest,
+    ) -> TurnDecision {
+        let inner = &self.inner;
+        let org = request.organization_id;
         let built = match super::context::build(
             &inner.ctx,
             &inner.memory,
             &mut conn,
-            &chat,
-            &agent,
+            chat,
+            agent,
             &request.messages,
             request.followup.as_ref().map(|f| f.note.as_str()),
         )

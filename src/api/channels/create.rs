@@ -9,6 +9,7 @@ use super::get::ChannelResponse;
 use crate::api::audit;
 use crate::api::error::{ApiError, ApiResult, ErrorResponse};
 use crate::auth::Caller;
+use crate::channels::polling::PollerRegistry;
 use crate::context::AppContext;
 use crate::db::models::{Channel, ChannelInsertForm};
 use crate::domain::{ChannelId, Scope};
@@ -23,6 +24,7 @@ use crate::domain::{ChannelId, Scope};
 #[post("/channels")]
 pub async fn create_channel(
     ctx: web::Data<AppContext>,
+    pollers: web::Data<PollerRegistry>,
     caller: Caller,
     body: web::Json<CreateChannel>,
 ) -> ApiResult<HttpResponse> {
@@ -50,5 +52,8 @@ pub async fn create_channel(
             Ok(channel)
         })
         .await?;
+    // Start, restart or stop this node's poller for the channel now; other nodes follow
+    // within their periodic reconcile.
+    pollers.reconcile_or_log().await;
     Ok(HttpResponse::Created().json(ChannelResponse::from(channel)))
 }

@@ -7,6 +7,7 @@ use super::get::not_found;
 use crate::api::audit;
 use crate::api::error::{ApiError, ApiResult, ErrorResponse};
 use crate::auth::Caller;
+use crate::channels::polling::PollerRegistry;
 use crate::context::AppContext;
 use crate::db::models::Channel;
 use crate::domain::{ChannelId, Scope};
@@ -19,6 +20,7 @@ use crate::domain::{ChannelId, Scope};
 #[delete("/channels/{id}")]
 pub async fn delete_channel(
     ctx: web::Data<AppContext>,
+    pollers: web::Data<PollerRegistry>,
     caller: Caller,
     id: web::Path<ChannelId>,
 ) -> ApiResult<HttpResponse> {
@@ -34,5 +36,8 @@ pub async fn delete_channel(
         Ok(())
     })
     .await?;
+    // Start, restart or stop this node's poller for the channel now; other nodes follow
+    // within their periodic reconcile.
+    pollers.reconcile_or_log().await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -9,6 +9,7 @@ use super::get::{ChannelResponse, not_found};
 use crate::api::audit;
 use crate::api::error::{ApiError, ApiResult, ErrorResponse};
 use crate::auth::Caller;
+use crate::channels::polling::PollerRegistry;
 use crate::context::AppContext;
 use crate::db::models::{Channel, ChannelUpdateForm};
 use crate::db::or_unchanged;
@@ -23,6 +24,7 @@ use crate::domain::{ChannelId, Scope};
 #[patch("/channels/{id}")]
 pub async fn update_channel(
     ctx: web::Data<AppContext>,
+    pollers: web::Data<PollerRegistry>,
     caller: Caller,
     id: web::Path<ChannelId>,
     body: web::Json<UpdateChannel>,
@@ -65,5 +67,8 @@ pub async fn update_channel(
             Ok(after)
         })
         .await?;
+    // Start, restart or stop this node's poller for the channel now; other nodes follow
+    // within their periodic reconcile.
+    pollers.reconcile_or_log().await;
     Ok(HttpResponse::Ok().json(ChannelResponse::from(channel)))
 }

@@ -16,9 +16,9 @@ pub mod typing;
 pub mod webhook;
 
 pub use bot::{BotSettings, PollMode, find_channel};
-pub use poller::{PollOffset, TelegramPoller, start_pollers};
+pub use poller::{PollOffset, TelegramPoller, TelegramPolling};
 pub use sender::TelegramSender;
-pub use typing::TypingIndicator;
+pub use typing::TelegramTyping;
 
 use crate::channels::ingest::IngestError;
 

@@ -5,8 +5,7 @@
 //! batch and dedupe absorbs it. A Redis lease makes one node poll each bot, as Telegram allows
 //! only one `getUpdates` consumer (and no webhook) per bot.
 
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use futures_util::future::BoxFuture;
 use redis::Script;
 use serde_json::Value;
 use std::sync::LazyLock;
@@ -20,9 +19,9 @@ use super::TelegramError;
 use super::bot::{BotSettings, PollMode, find_channel};
 use super::inbound::apply_update;
 use crate::channels::ingest::Ingestor;
+use crate::channels::polling::{ChannelPoller, RunningPoller};
 use crate::context::AppContext;
 use crate::db::models::{Channel, TelegramPollOffset};
-use crate::db::schema::channels;
 use crate::domain::{ChannelId, ChannelKind};
 
 /// Re-exported for callers that read the stored offset (tests, admin tools).
@@ -41,6 +40,18 @@ local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] or not holder then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
+end
+return 0
+"#,
+    )
+});
+
+// Releases the lease if still ours: KEYS[1] lease key, ARGV[1] holder.
+static RELEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
 end
 return 0
 "#,
@@ -84,52 +95,93 @@ impl TelegramPoller {
     }
 }
 
-/// Starts a poller for every active polling-mode Telegram channel (called by `serve`).
-pub async fn start_pollers(
-    ctx: &AppContext,
-    ingestor: &Ingestor,
-) -> Result<Vec<TelegramPoller>, TelegramError> {
-    let mut conn = ctx
-        .db()
-        .get()
-        .await
-        .map_err(|e| TelegramError::Pool(e.to_string()))?;
-    let bots: Vec<Channel> = channels::table
-        .filter(channels::kind.eq(ChannelKind::Telegram))
-        .filter(channels::active.eq(true))
-        .select(Channel::as_select())
-        .load(&mut conn)
-        .await?;
-    Ok(bots
-        .into_iter()
-        .filter(|c| {
-            c.settings
-                .get("mode")
-                .and_then(Value::as_str)
-                .unwrap_or("polling")
-                == "polling"
-        })
-        .map(|c| TelegramPoller::spawn(ctx.clone(), ingestor.clone(), c.id))
-        .collect())
+/// Telegram's side of the [`PollerRegistry`](crate::channels::polling::PollerRegistry): every
+/// active Telegram channel in polling mode (the default) gets a [`TelegramPoller`].
+pub struct TelegramPolling {
+    ctx: AppContext,
+    ingestor: Ingestor,
+}
+
+impl TelegramPolling {
+    /// Pollers that commit through `ingestor`.
+    pub fn new(ctx: AppContext, ingestor: Ingestor) -> Self {
+        Self { ctx, ingestor }
+    }
+}
+
+impl ChannelPoller for TelegramPolling {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Telegram
+    }
+
+    fn polls(&self, channel: &Channel) -> bool {
+        channel
+            .settings
+            .get("mode")
+            .and_then(Value::as_str)
+            .unwrap_or("polling")
+            == "polling"
+    }
+
+    fn start(&self, channel: &Channel) -> Box<dyn RunningPoller> {
+        Box::new(TelegramPoller::spawn(
+            self.ctx.clone(),
+            self.ingestor.clone(),
+            channel.id,
+        ))
+    }
+}
+
+impl RunningPoller for TelegramPoller {
+    fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    fn shutdown(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(TelegramPoller::shutdown(*self))
+    }
 }
 
 async fn run(
     ctx: AppContext,
     ingestor: Ingestor,
     channel: ChannelId,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
 ) {
     // The node holds the lease, so a poller restarted on the same node takes over at once,
     // while another node waits for a crashed node's lease to expire.
     let holder = ctx.hub().node_id().to_string();
+    poll_until_stopped(&ctx, &ingestor, channel, &holder, stopped).await;
+    // A poller that stops (not one that crashes) hands the bot over at once.
+    let released: Result<i64, _> = RELEASE_SCRIPT
+        .key(lease_key(&ctx, channel))
+        .arg(&holder)
+        .invoke_async(&mut ctx.redis())
+        .await;
+    if let Err(e) = released {
+        tracing::debug!(channel.id = %channel, error = %e, "releasing the telegram polling lease failed; it expires");
+    }
+}
+
+fn lease_key(ctx: &AppContext, channel: ChannelId) -> String {
+    ctx.redis_key(&format!("telegram:{channel}:poller"))
+}
+
+async fn poll_until_stopped(
+    ctx: &AppContext,
+    ingestor: &Ingestor,
+    channel: ChannelId,
+    holder: &str,
+    mut stopped: watch::Receiver<bool>,
+) {
     let client = super::bot::http_client();
     let mut webhook_cleared = false;
     while !*stopped.borrow() {
         let round = poll_round(
-            &ctx,
-            &ingestor,
+            ctx,
+            ingestor,
             channel,
-            &holder,
+            holder,
             &client,
             &mut webhook_cleared,
         );
@@ -194,7 +246,7 @@ async fn poll_round(
     }
     let mut redis = ctx.redis();
     let held: i64 = LEASE_SCRIPT
-        .key(ctx.redis_key(&format!("telegram:{channel_id}:poller")))
+        .key(lease_key(ctx, channel_id))
         .arg(holder)
         .arg(LEASE.as_millis() as u64)
         .invoke_async(&mut redis)

@@ -3,9 +3,11 @@
 //! a crash mid-batch, and outbound delivery through the outbox (429, splitting, blocked users,
 //! chat migration, typing).
 
+mod agent_typing;
 mod inbound;
 mod outbound;
 mod polling;
+mod runtime_polling;
 mod slow_agent;
 
 use reqwest::StatusCode;

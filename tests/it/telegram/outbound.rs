@@ -11,8 +11,10 @@ use crate::chats::send;
 use crate::migrations::TempDatabase;
 use crate::support::{TestApp, TestOrg, test_config};
 use crate::telegram_server::{TelegramServer, message_json, text_update};
-use switchboard::channels::telegram::TypingIndicator;
+use switchboard::channels::TypingNotifier;
+use switchboard::channels::telegram::TelegramTyping;
 use switchboard::db::migrate;
+use switchboard::db::models::{Channel, Chat};
 use switchboard::domain::ChatId;
 
 struct Setup {
@@ -195,9 +197,18 @@ async fn the_typing_indicator_sends_chat_actions_until_stopped() {
     let s = Setup::new("tg_typing").await;
     let chat = s.inbound(text_update(1, 321, 1, "Hi"), 321).await;
     let chat_id: ChatId = serde_json::from_value(json!(chat)).expect("chat id");
-    let typing = TypingIndicator::for_chat(&s.app.ctx, s.org.id, chat_id)
-        .await
-        .expect("typing")
+    let (channel, chat) = {
+        let mut conn = s.app.ctx.db().get().await.expect("db");
+        let chat = Chat::find(&mut conn, s.org.id, chat_id)
+            .await
+            .expect("chat");
+        let channel = Channel::find(&mut conn, s.org.id, chat.channel_id)
+            .await
+            .expect("channel");
+        (channel, chat)
+    };
+    let typing = TelegramTyping::new()
+        .start(&channel, &chat)
         .expect("a telegram chat");
     eventually("telegram shows typing", || async {
         s.server
@@ -206,6 +217,6 @@ async fn the_typing_indicator_sends_chat_actions_until_stopped() {
             .any(|r| r.params["chat_id"] == json!(321) && r.params["action"] == json!("typing"))
     })
     .await;
-    typing.stop();
+    typing.stop().await;
     s.finish().await;
 }

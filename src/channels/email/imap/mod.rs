@@ -11,7 +11,7 @@ pub mod poller;
 pub mod session;
 pub mod settings;
 
-pub use poller::{EmailPoller, start_email_pollers};
+pub use poller::{EmailPoller, EmailPolling};
 pub use settings::{ImapSettings, ImapTls};
 
 use super::EmailError;

@@ -1,22 +1,21 @@
-//! The task reading one email channel's mailbox, started for every active email channel with
-//! an `imap_host` when the node serves. It runs sessions ([`super::session`]) back to back:
+//! The task reading one email channel's mailbox, started by the node's `PollerRegistry` for
+//! every active email channel with an `imap_host` (and restarted when its settings change). It runs sessions ([`super::session`]) back to back:
 //! after an error it reconnects with exponential backoff (`backon`, reset once a login
 //! succeeds); when another node holds the mailbox's lease it waits and asks again.
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use futures_util::future::BoxFuture;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::ImapError;
 use super::lease::LEASE;
 use super::session::{SessionEnd, run_session};
 use super::settings::ImapSettings;
 use crate::channels::ingest::Ingestor;
+use crate::channels::polling::{ChannelPoller, RunningPoller};
 use crate::context::AppContext;
-use crate::db::schema::channels;
+use crate::db::models::Channel;
 use crate::domain::{ChannelId, ChannelKind};
 
 /// A running poller of one email channel.
@@ -56,23 +55,46 @@ impl EmailPoller {
     }
 }
 
-/// Starts a poller for every active email channel that reads a mailbox (called by `serve`).
-pub async fn start_email_pollers(
-    ctx: &AppContext,
-    ingestor: &Ingestor,
-) -> Result<Vec<EmailPoller>, ImapError> {
-    let mut conn = ctx.db().get().await?;
-    let found: Vec<(ChannelId, serde_json::Value)> = channels::table
-        .filter(channels::kind.eq(ChannelKind::Email))
-        .filter(channels::active.eq(true))
-        .select((channels::id, channels::settings))
-        .load(&mut conn)
-        .await?;
-    Ok(found
-        .into_iter()
-        .filter(|(_, settings)| matches!(ImapSettings::from_json(settings), Ok(Some(_))))
-        .map(|(id, _)| EmailPoller::spawn(ctx.clone(), ingestor.clone(), id))
-        .collect())
+/// The email kind's polling side for the node's `PollerRegistry`: an active email channel is
+/// polled when it sets `imap_host`.
+pub struct EmailPolling {
+    ctx: AppContext,
+    ingestor: Ingestor,
+}
+
+impl EmailPolling {
+    /// Pollers that commit through `ingestor`.
+    pub fn new(ctx: AppContext, ingestor: Ingestor) -> Self {
+        Self { ctx, ingestor }
+    }
+}
+
+impl ChannelPoller for EmailPolling {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Email
+    }
+
+    fn polls(&self, channel: &Channel) -> bool {
+        matches!(ImapSettings::from_json(&channel.settings), Ok(Some(_)))
+    }
+
+    fn start(&self, channel: &Channel) -> Box<dyn RunningPoller> {
+        Box::new(EmailPoller::spawn(
+            self.ctx.clone(),
+            self.ingestor.clone(),
+            channel.id,
+        ))
+    }
+}
+
+impl RunningPoller for EmailPoller {
+    fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    fn shutdown(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(EmailPoller::shutdown(*self))
+    }
 }
 
 fn backoff() -> impl Iterator<Item = Duration> {
