@@ -32,9 +32,7 @@ pub fn build_server(ctx: AppContext, listener: TcpListener) -> anyhow::Result<Ru
     ctx.start_background()?;
     // One registry, with memory, for agent turns and the approvals API alike, so an approved
     // `remember` runs exactly like a direct one; the memories API shares its store.
-    let llm = crate::llm::LlmClient::new(&ctx.config().llm)
-        .map_err(|e| anyhow::anyhow!("cannot build the model client: {e}"))?;
-    let memory = crate::memory::LongTermMemory::new(ctx.db().clone(), Arc::new(llm));
+    let memory = ctx.long_term();
     let registry = crate::tools::ToolRegistry::new(&ctx).with_memory(memory.clone());
     let tools: Arc<dyn crate::tools::ToolExecutor> = Arc::new(registry.clone());
     let agents = AgentTurnHandler::with_typing(&ctx, Some(tools), crate::channels::typists())
@@ -113,11 +111,7 @@ pub async fn serve(ctx: AppContext) -> anyhow::Result<()> {
 /// Refuses to serve when the embedding model's dimension differs from the
 /// `agent_memories.embedding` column's, so rows never mix dimensions.
 async fn check_embedding_dimensions(ctx: &AppContext) -> anyhow::Result<()> {
-    let llm = crate::llm::LlmClient::new(&ctx.config().llm)?;
-    match crate::memory::LongTermMemory::new(ctx.db().clone(), Arc::new(llm))
-        .check_dimensions()
-        .await
-    {
+    match ctx.long_term().check_dimensions().await {
         Ok(_) => Ok(()),
         Err(e @ crate::memory::LongTermError::DimensionMismatch { .. }) => {
             Err(anyhow::anyhow!("{e}"))

@@ -1,5 +1,6 @@
 //! `AppContext`: the one cloneable bundle of shared handles (config, database pool, Redis, token
-//! signer, metrics) that handlers, actors and tests receive. Built once at start-up.
+//! signer, metrics, the model client) that handlers, actors and tests receive. Built once at
+//! start-up.
 
 use redis::aio::ConnectionManager;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use crate::auth::tokens::TokenSigner;
 use crate::config::Config;
 use crate::db::{DbPool, build_pool};
 use crate::inbox::{EventPublisher, InboxHub};
+use crate::llm::LlmClient;
 use crate::telemetry::Metrics;
 
 /// Shared handles; cloning is cheap (everything inside is reference counted).
@@ -24,6 +26,7 @@ struct Inner {
     metrics: Metrics,
     hub: InboxHub,
     publisher: EventPublisher,
+    llm: LlmClient,
 }
 
 impl AppContext {
@@ -48,6 +51,8 @@ impl AppContext {
         let hub = InboxHub::new();
         let publisher =
             EventPublisher::new(redis.clone(), config.redis.key_prefix.clone(), hub.clone());
+        let llm = LlmClient::new(&config.llm)
+            .map_err(|e| anyhow::anyhow!("cannot build the model client: {e}"))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -57,6 +62,7 @@ impl AppContext {
                 metrics,
                 hub,
                 publisher,
+                llm,
             }),
         })
     }
@@ -99,6 +105,21 @@ impl AppContext {
     /// Announces committed inbox events to every node.
     pub fn publisher(&self) -> &EventPublisher {
         &self.inner.publisher
+    }
+
+    /// The one model client of this process: agent turns, tools, the memories API, follow-ups
+    /// and summaries share its circuit breaker and concurrency limit, so the model server sees
+    /// one bounded client and the breaker's state is the agents' health.
+    pub fn llm(&self) -> &LlmClient {
+        &self.inner.llm
+    }
+
+    /// Long-term memory embedding with the shared model client (cheap: shares the pool).
+    pub fn long_term(&self) -> crate::memory::LongTermMemory {
+        crate::memory::LongTermMemory::new(
+            self.db().clone(),
+            std::sync::Arc::new(self.llm().clone()),
+        )
     }
 
     /// Starts this node's background work: the Redis listener that brings other nodes' inbox

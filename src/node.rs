@@ -53,6 +53,15 @@ impl Node {
                 router.clone(),
             )),
         );
+        // Summaries of resolved chats ask the model in the background, retried by the outbox.
+        senders.register(
+            crate::actors::summary::AGENT_SUMMARY,
+            Arc::new(crate::actors::summary::SummarySender::new(
+                ctx.db().clone(),
+                ctx.llm().clone(),
+                ctx.long_term(),
+            )),
+        );
         let outbox =
             OutboxDispatcher::new(ctx.db().clone(), senders, OutboxConfig::default()).spawn();
         let outbox_waker = outbox.waker();

@@ -178,11 +178,12 @@ pub async fn seed_demo_content(
 
     let (prompts, _) = PromptRegistry::load_lenient(&paths.prompts_dir);
     let (agents, _) = crate::agents::load_dir(&paths.agents_dir, Some(&prompts));
+    let mut sdr = None;
     for loaded in agents {
         let definition = loaded.definition;
         let prompt_template =
             std::fs::read_to_string(paths.prompts_dir.join(format!("{}.hbs", definition.prompt)))?;
-        AiAgent::create(
+        let agent = AiAgent::create(
             conn,
             &AiAgentInsertForm {
                 id: AgentId::new(),
@@ -203,6 +204,9 @@ pub async fn seed_demo_content(
             },
         )
         .await?;
+        if agent.kind == AgentKind::Sdr {
+            sdr = Some(agent.id);
+        }
     }
 
     Template::create(conn, &TemplateInsertForm {
@@ -229,6 +233,29 @@ pub async fn seed_demo_content(
             },
         )
         .await?;
+        // The SDR agent drafts in this chat for an operator to approve.
+        if let Some(agent) = sdr {
+            Chat::assign(
+                conn,
+                org,
+                chat.id,
+                &ChatAssignment {
+                    assigned_user_id: None,
+                    assigned_agent_id: Some(agent),
+                },
+            )
+            .await?;
+            Chat::update(
+                conn,
+                org,
+                chat.id,
+                &ChatUpdateForm {
+                    autonomy: Some(Autonomy::Draft),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
         let lines = [
             (
                 Direction::Inbound,

@@ -6,3 +6,4 @@ pub mod chat;
 pub mod followup;
 pub mod outbox;
 pub mod router;
+pub mod summary;

@@ -78,6 +78,7 @@ const ASSETS: &[Asset] = &[
     asset!("store.js", "text/javascript; charset=utf-8"),
     asset!("views.js", "text/javascript; charset=utf-8"),
     asset!("dom.js", "text/javascript; charset=utf-8"),
+    asset!("agentops.js", "text/javascript; charset=utf-8"),
     asset!("inbox.css", "text/css; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
 ];

@@ -6,11 +6,13 @@
 
 mod breaker;
 mod error;
+mod health;
 mod ollama;
 mod openai;
 
 pub use breaker::{BreakerState, CircuitBreaker};
 pub use error::LlmError;
+pub use health::{HealthStatus, ModelHealth};
 
 use backon::{ExponentialBuilder, Retryable};
 use futures_util::future::BoxFuture;
@@ -108,6 +110,7 @@ struct Inner {
     config: LlmConfig,
     permits: Semaphore,
     breaker: CircuitBreaker,
+    probe: health::ProbeCache,
 }
 
 impl std::fmt::Debug for LlmClient {
@@ -137,6 +140,7 @@ impl LlmClient {
                     Duration::from_millis(config.breaker_cooldown_ms),
                 ),
                 config: config.clone(),
+                probe: health::ProbeCache::default(),
             }),
         })
     }

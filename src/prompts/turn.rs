@@ -18,7 +18,7 @@ pub struct AgentTurnContext {
     /// The contact (with `company`, `null` when unknown).
     pub contact: serde_json::Value,
     /// The contact's newest open deal, if any.
-    pub deal: Option<DealFacts>,
+    pub deal: Option<TurnDeal>,
     /// Recalled long-term memories, most relevant first.
     pub memories: Vec<MemoryFacts>,
     /// The recent conversation, oldest first.
@@ -52,6 +52,20 @@ pub struct DealFacts {
     pub name: String,
     /// Stage name.
     pub stage: String,
+}
+
+/// The deal as an agent turn sees it: the shared facts plus its terms and pipeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct TurnDeal {
+    /// Name and stage.
+    #[serde(flatten)]
+    pub facts: DealFacts,
+    /// The pipeline the deal moves through.
+    pub pipeline: String,
+    /// Value in major units (`"12000.00"`), `null` when unknown.
+    pub value: Option<String>,
+    /// ISO currency code of `value`.
+    pub currency: String,
 }
 
 /// A recalled memory.
@@ -109,9 +123,14 @@ impl AgentTurnContext {
                 name: "Acme".into(),
             },
             contact: Self::contact_value(&ContactContext::sample()),
-            deal: Some(DealFacts {
-                name: "Pilot".into(),
-                stage: "Qualified".into(),
+            deal: Some(TurnDeal {
+                facts: DealFacts {
+                    name: "Pilot".into(),
+                    stage: "Qualified".into(),
+                },
+                pipeline: "Sales".into(),
+                value: Some("12000.00".into()),
+                currency: "EUR".into(),
             }),
             memories: vec![MemoryFacts {
                 content: "prefers email".into(),

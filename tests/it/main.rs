@@ -5,6 +5,7 @@ mod support;
 
 mod agent_llm;
 mod agent_memory;
+mod agent_ops;
 mod agent_turn;
 mod agents;
 mod auth;

@@ -36,6 +36,16 @@ async fn seed_demo_makes_a_workspace_and_reruns_cleanly() {
     assert_eq!(pipelines["items"][0]["is_default"], true);
     let (_, chats) = app.get("/api/v1/chats", &first.api_key).await;
     assert_eq!(chats["items"][0]["unread_count"], 2, "{chats}");
+    let sdr = agents["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|a| a["kind"] == "sdr"))
+        .map(|a| a["id"].clone());
+    assert_eq!(
+        Some(chats["items"][0]["assigned_agent_id"].clone()),
+        sdr,
+        "the demo chat is the SDR agent's"
+    );
+    assert_eq!(chats["items"][0]["autonomy"], "draft", "{chats}");
     let (_, channels) = app.get("/api/v1/channels", &first.api_key).await;
     assert_eq!(channels["items"].as_array().map(Vec::len), Some(3));
     app.login(&first.email, &first.password, Some("demo")).await;

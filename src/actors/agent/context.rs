@@ -1,4 +1,5 @@
-//! Builds an agent turn's prompt context from PostgreSQL, Redis and long-term memory.
+//! Builds an agent turn's prompt context from PostgreSQL (contact, company, open deal), Redis
+//! (the chat window) and long-term memory.
 
 use diesel_async::AsyncPgConnection;
 
@@ -52,6 +53,9 @@ pub async fn build(
         Some(id) => Company::find(conn, org, id).await.ok(),
         None => None,
     };
+    let deal = super::deal::open_deal(conn, org, contact.id)
+        .await
+        .map_err(|e| format!("deal: {e}"))?;
     let window = ctx
         .short_term()
         .window(conn, org, chat.id)
@@ -125,7 +129,7 @@ pub async fn build(
                 &contact,
                 company.as_ref(),
             )),
-            deal: None,
+            deal,
             memories,
             window: lines,
             limits: Limits { max_chars },

@@ -14,7 +14,7 @@ use crate::db::DbConn;
 use crate::db::models::{AiAgent, Chat};
 use crate::domain::{AgentId, Autonomy, ChatId, OrganizationId};
 use crate::inbox::{Signal, Typist};
-use crate::llm::{LlmClient, LlmError};
+use crate::llm::LlmError;
 use crate::memory::LongTermMemory;
 use crate::supervisor::{Supervisor, TurnInput};
 use crate::tools::ToolExecutor;
@@ -37,8 +37,9 @@ struct Inner {
 }
 
 impl AgentTurnHandler {
-    /// Builds the model client from `[llm]` and the supervisor over it; `tools` runs tool calls
-    /// (none offered when `None`).
+    /// The supervisor over the context's shared model client (one breaker and concurrency limit
+    /// for the whole process); `tools` runs tool calls (none offered when `None`). Never fails
+    /// now that the client is built with the context; the `Result` keeps callers unchanged.
     pub fn new(ctx: &AppContext, tools: Option<Arc<dyn ToolExecutor>>) -> Result<Self, LlmError> {
         Self::with_typing(ctx, tools, ChannelTypists::default())
     }
@@ -50,8 +51,8 @@ impl AgentTurnHandler {
         tools: Option<Arc<dyn ToolExecutor>>,
         typists: ChannelTypists,
     ) -> Result<Self, LlmError> {
-        let llm = LlmClient::new(&ctx.config().llm)?;
-        let memory = LongTermMemory::new(ctx.db().clone(), Arc::new(llm.clone()));
+        let llm = ctx.llm().clone();
+        let memory = ctx.long_term();
         Ok(Self {
             inner: Arc::new(Inner {
                 supervisor: Supervisor::new(ctx.clone(), llm, tools),
@@ -108,9 +109,10 @@ impl AgentTurnHandler {
         let Some(assigned) = chat.assigned_agent_id else {
             return TurnDecision::Nothing;
         };
-        let agent_id = followup_agent(&mut conn, org, request.followup.as_ref())
-            .await
-            .unwrap_or(assigned);
+        let agent_id =
+            crate::actors::chat::followup_agent(&mut conn, org, request.followup.as_ref())
+                .await
+                .unwrap_or(assigned);
         let agent = match AiAgent::find(&mut conn, org, agent_id).await {
             Ok(agent) if agent.active => agent,
             Ok(_) => return TurnDecision::Nothing,
@@ -201,18 +203,6 @@ impl AgentTurnHandler {
         };
         inner.supervisor.run(input).await.decision
     }
-}
-
-/// The agent that answers a follow-up turn in its own name: the scheduling agent when it is a
-/// follow-up agent (and active); otherwise `None`, and the chat's assigned agent answers.
-async fn followup_agent(
-    conn: &mut diesel_async::AsyncPgConnection,
-    org: OrganizationId,
-    followup: Option<&crate::actors::chat::FollowUpTrigger>,
-) -> Option<AgentId> {
-    let id = followup?.agent_id?;
-    let agent = AiAgent::find(conn, org, id).await.ok()?;
-    (agent.kind == crate::domain::AgentKind::Followup && agent.active).then_some(agent.id)
 }
 
 impl TurnHandler for AgentTurnHandler {

@@ -12,6 +12,7 @@ use super::messages::{ChatActorStatus, FollowUpDue, GetStatus, InboundCommitted,
 use super::persist::{ChatError, persist_decision};
 use super::turn::{FollowUpTrigger, TurnHandler, TurnRequest};
 use crate::context::AppContext;
+use crate::db::models::AgentExecution;
 use crate::domain::{ChatId, MessageId, OrganizationId};
 use crate::memory::ShortTermMemory;
 
@@ -138,7 +139,7 @@ impl ChatActor {
             chat_id: self.chat_id,
             messages: messages.clone(),
             turn_number: number,
-            followup,
+            followup: followup.clone(),
         };
         let (turn, abort) = abortable(self.handler.run_turn(request));
         self.running = Some(RunningTurn {
@@ -154,9 +155,33 @@ impl ChatActor {
                     fence,
                     messages,
                     decision,
+                    followup,
                 });
             }
         }));
+    }
+}
+
+impl ChatActor {
+    /// Records in `agent_executions` that an abandoned turn ended without a decision, and why
+    /// (otherwise its row would claim to be running for ever).
+    fn log_cancelled(&self, turn: &RunningTurn, reason: &'static str) {
+        let (db, org, chat) = (self.app.db().clone(), self.organization_id, self.chat_id);
+        // A follow-up turn answers no message, and its execution row names none.
+        let message = turn.messages.last().copied();
+        actix::spawn(async move {
+            let result = match db.get().await {
+                Ok(mut conn) => {
+                    AgentExecution::cancel_running(&mut conn, org, chat, message, reason)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = result {
+                tracing::warn!(chat.id = %chat, error = %e, "recording a cancelled agent turn failed");
+            }
+        });
     }
 }
 
@@ -180,6 +205,10 @@ impl Actor for ChatActor {
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         if let Some(turn) = self.running.take() {
             turn.abort.abort();
+            self.log_cancelled(
+                &turn,
+                "cancelled because the chat actor stopped before it decided",
+            );
         }
         metrics::gauge!("chat_actors").decrement(1.0);
     }
@@ -195,6 +224,10 @@ impl Handler<InboundCommitted> for ChatActor {
             // which runs with the mailbox held): cancel it and answer everything together.
             turn.abort.abort();
             self.turns_cancelled += 1;
+            self.log_cancelled(
+                &turn,
+                "cancelled by a newer inbound message before it decided",
+            );
             let mut messages = turn.messages;
             messages.append(&mut self.pending);
             self.pending = messages;
@@ -255,7 +288,8 @@ impl Handler<TurnFinished> for ChatActor {
         // `wait` holds the mailbox: nothing else happens in this chat until the decision is stored.
         ctx.wait(
             async move {
-                match persist_decision(&app, org, chat, finished.fence, &finished.messages, finished.decision).await {
+                let stored = persist_decision(&app, org, chat, finished.fence, &finished.messages, finished.followup.as_ref(), finished.decision).await;
+                match stored {
                     Ok(()) => {}
                     Err(ChatError::Fenced) => {
                         metrics::counter!("chat_turns_fenced_total").increment(1);

@@ -36,6 +36,8 @@ pub(super) struct TurnFinished {
     pub messages: Vec<MessageId>,
     /// What the handler decided.
     pub decision: TurnDecision,
+    /// The follow-up that triggered it, if any (names the answering agent).
+    pub followup: Option<FollowUpTrigger>,
 }
 
 /// Sent by the router (and tests) to learn what the actor is doing.

@@ -14,4 +14,4 @@ mod turn;
 pub use actor::{ChatActor, ChatSettings, WINDOW_MESSAGES};
 pub use lease::TurnLease;
 pub use messages::{ChatActorStatus, FollowUpDue, GetStatus, InboundCommitted};
-pub use turn::{FollowUpTrigger, NoAgent, TurnDecision, TurnHandler, TurnRequest};
+pub use turn::{FollowUpTrigger, NoAgent, TurnDecision, TurnHandler, TurnRequest, followup_agent};

@@ -4,7 +4,7 @@
 
 use diesel_async::AsyncConnection;
 
-use super::turn::TurnDecision;
+use super::turn::{FollowUpTrigger, TurnDecision, followup_agent};
 use crate::context::AppContext;
 use crate::db::models::message::preview;
 use crate::db::models::{
@@ -28,13 +28,15 @@ pub enum ChatError {
     Fenced,
 }
 
-/// Persists a decision; `answered` are the inbound messages the turn answered.
+/// Persists a decision; `answered` are the inbound messages the turn answered, `followup` the
+/// follow-up that triggered it (its agent, when it answers in its own name, signs the message).
 pub async fn persist_decision(
     app: &AppContext,
     org: OrganizationId,
     chat_id: ChatId,
     fence: i64,
     answered: &[MessageId],
+    followup: Option<&FollowUpTrigger>,
     decision: TurnDecision,
 ) -> Result<(), ChatError> {
     if decision == TurnDecision::Nothing {
@@ -48,7 +50,10 @@ pub async fn persist_decision(
             if !Chat::advance_turn_fence(conn, org, chat_id, fence).await? {
                 return Err(ChatError::Fenced);
             }
-            let agent = chat.assigned_agent_id;
+            // The agent that answered: a follow-up agent answers in its own name.
+            let agent = followup_agent(conn, org, followup)
+                .await
+                .or(chat.assigned_agent_id);
             let message = |body: String, draft: Option<DraftState>| MessageInsertForm {
                 id: MessageId::new(),
                 organization_id: org,

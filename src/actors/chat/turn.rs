@@ -6,7 +6,8 @@
 
 use futures_util::future::BoxFuture;
 
-use crate::domain::{AgentId, ChatId, MessageId, OrganizationId};
+use crate::db::models::AiAgent;
+use crate::domain::{AgentId, AgentKind, ChatId, MessageId, OrganizationId};
 
 /// One turn to take.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,4 +60,18 @@ impl TurnHandler for NoAgent {
     fn run_turn(&self, _request: TurnRequest) -> BoxFuture<'static, TurnDecision> {
         Box::pin(async { TurnDecision::Nothing })
     }
+}
+
+/// The agent that answers a follow-up turn in its own name: the scheduling agent when it is a
+/// follow-up agent (and active); otherwise `None`, and the chat's assigned agent answers. The
+/// agent handler picks the turn's agent with it and the chat actor names the stored message's
+/// sender with it, so the two always agree.
+pub async fn followup_agent(
+    conn: &mut diesel_async::AsyncPgConnection,
+    org: OrganizationId,
+    followup: Option<&FollowUpTrigger>,
+) -> Option<AgentId> {
+    let id = followup?.agent_id?;
+    let agent = AiAgent::find(conn, org, id).await.ok()?;
+    (agent.kind == AgentKind::Followup && agent.active).then_some(agent.id)
 }

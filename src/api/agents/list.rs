@@ -1,8 +1,10 @@
-//! `GET /api/v1/agents`: a page of agents, filtered by kind and state.
+//! `GET /api/v1/agents`: a page of agents, filtered by kind and state, each with its health
+//! (degraded while the model server is unreachable or the circuit breaker is open).
 
 use actix_web::{HttpResponse, get, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
+use utoipa::ToSchema;
 
 use crate::api::error::{ApiResult, ErrorResponse};
 use crate::auth::Caller;
@@ -10,6 +12,19 @@ use crate::context::AppContext;
 use crate::db::models::{AiAgent, AiAgentFilter};
 use crate::db::pagination::{PageParams, PageRequest};
 use crate::domain::{AgentKind, Scope};
+use crate::llm::HealthStatus;
+
+/// An agent as lists show it: the row and whether it can work right now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentListItem {
+    /// The agent.
+    #[serde(flatten)]
+    pub agent: AiAgent,
+    /// `ok`, or `degraded` while turns hand off to humans.
+    pub status: HealthStatus,
+    /// Why degraded; `null` when ok.
+    pub status_reason: Option<String>,
+}
 
 /// Filters.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -24,7 +39,7 @@ pub struct AgentQuery {
 /// Lists agents, newest first.
 #[utoipa::path(get, path = "/api/v1/agents", tag = "agents", security(("bearer" = [])),
     params(AgentQuery, PageParams),
-    responses((status = 200, description = "a page of agents", body = inline(crate::db::pagination::Page<AiAgent>)),
+    responses((status = 200, description = "a page of agents", body = inline(crate::db::pagination::Page<AgentListItem>)),
               (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse)))]
 #[get("/agents")]
 pub async fn list_agents(
@@ -41,5 +56,13 @@ pub async fn list_agents(
     };
     let mut conn = ctx.db().get().await?;
     let agents = AiAgent::list(&mut conn, caller.organization_id, &filter, page).await?;
+    drop(conn);
+    // Every agent of this process talks to the one model server through the one client.
+    let health = ctx.llm().health().await;
+    let agents = agents.map(|agent| AgentListItem {
+        agent,
+        status: health.status,
+        status_reason: health.reason.clone(),
+    });
     Ok(HttpResponse::Ok().json(agents))
 }

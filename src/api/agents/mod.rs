@@ -32,7 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(OpenApi)]
 #[openapi(
     paths(list_agents, create_agent, get_agent, update_agent, delete_agent),
-    components(schemas(crate::db::models::AiAgent, CreateAgent, UpdateAgent)),
+    components(schemas(crate::db::models::AiAgent, AgentListItem, CreateAgent, UpdateAgent)),
     tags((name = "agents", description = "AI sales agents and their settings"))
 )]
 pub struct AgentsApi;

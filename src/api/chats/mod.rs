@@ -1,9 +1,11 @@
 //! `/api/v1/chats`: conversations, their workflow (status, assignment, autonomy, read state)
-//! and, under `/chats/{id}/messages`, their messages. Reading needs `read`; every change,
+//! and, under `/chats/{id}/messages`, their messages; `/chats/{id}/executions` shows the agent's
+//! logged decisions. Reading needs `read`; every change,
 //! including sending a message, needs `write`.
 
 mod assign;
 mod create;
+mod executions;
 mod form;
 mod get;
 mod list;
@@ -13,6 +15,7 @@ mod update;
 
 pub use assign::*;
 pub use create::*;
+pub use executions::*;
 pub use form::*;
 pub use get::*;
 pub use list::*;
@@ -34,16 +37,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(list_messages)
         .service(send_message)
         .service(approve_message)
-        .service(reject_message);
+        .service(reject_message)
+        .service(list_chat_executions);
 }
 
 /// OpenAPI of this resource.
 #[derive(OpenApi)]
 #[openapi(
     paths(list_chats, create_chat, get_chat, update_chat, assign_chat, mark_chat_read,
-          list_messages, send_message, approve_message, reject_message),
+          list_messages, send_message, approve_message, reject_message, list_chat_executions),
     components(schemas(crate::db::models::Chat, crate::db::models::Message, CreateChat,
-                       UpdateChat, AssignChat, SendMessage, Assignee, ApproveDraft)),
+                       UpdateChat, AssignChat, SendMessage, Assignee, ApproveDraft,
+                       ChatExecutionsResponse, crate::db::models::AgentExecution)),
     tags((name = "chats", description = "Conversations with contacts, and their messages"))
 )]
 pub struct ChatsApi;

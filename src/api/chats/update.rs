@@ -1,4 +1,5 @@
 //! `PATCH /api/v1/chats/{id}`: the chat's workflow state (status, snooze, autonomy, subject).
+//! Resolving a chat with an agent also queues the agent's summary memory (`actors::summary`).
 
 use actix_web::{HttpResponse, patch, web};
 use chrono::Utc;
@@ -12,7 +13,7 @@ use crate::auth::Caller;
 use crate::context::AppContext;
 use crate::db::models::Chat;
 use crate::db::or_unchanged;
-use crate::domain::{ChatId, Scope};
+use crate::domain::{ChatId, ChatStatus, Scope};
 
 /// Changes a chat's status, autonomy or subject. `snoozed` needs a future `snoozed_until`.
 #[utoipa::path(patch, path = "/api/v1/chats/{id}", tag = "chats", security(("bearer" = [])),
@@ -40,6 +41,10 @@ pub async fn update_chat(
                 &before,
             )?;
             audit::updated(conn, &caller, "chat", id, &before, &after).await?;
+            if after.status == ChatStatus::Resolved && before.status != ChatStatus::Resolved {
+                // The agent's summary is written in the background; resolving never waits.
+                crate::actors::summary::enqueue(conn, &after).await?;
+            }
             let event = chat_event(conn, "chat.updated", &after).await?;
             Ok((after, event))
         })

@@ -25,6 +25,8 @@ pub mod status {
     pub const BLOCKED: &str = "blocked";
     /// The turn failed without a decision.
     pub const FAILED: &str = "failed";
+    /// The turn was abandoned before it decided (a newer inbound message, the actor stopping).
+    pub const CANCELLED: &str = "cancelled";
 }
 
 /// One logged turn.
@@ -167,6 +169,34 @@ impl AgentExecution {
             .get_result(conn)
             .await
         })
+        .await
+    }
+
+    /// Marks the chat's still-running turn that answered up to `message` (`None`: a follow-up
+    /// turn) as cancelled with `reason`; the chat actor calls it when it abandons that turn.
+    /// Returns how many rows changed (0 when the turn had not logged its start).
+    pub async fn cancel_running(
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        chat: ChatId,
+        message: Option<MessageId>,
+        reason: &str,
+    ) -> QueryResult<usize> {
+        use diesel::PgExpressionMethods;
+        diesel::update(
+            agent_executions::table
+                .filter(agent_executions::organization_id.eq(org))
+                .filter(agent_executions::chat_id.eq(chat))
+                .filter(agent_executions::status.eq(status::RUNNING))
+                .filter(agent_executions::message_id.is_not_distinct_from(message)),
+        )
+        .set((
+            agent_executions::status.eq(status::CANCELLED),
+            agent_executions::outputs
+                .eq(serde_json::json!({"decision": "cancelled", "reason": reason})),
+            agent_executions::finished_at.eq(Some(Utc::now())),
+        ))
+        .execute(conn)
         .await
     }
 

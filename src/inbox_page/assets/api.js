@@ -124,6 +124,10 @@ export class Api {
     return this.request('PATCH', path, body);
   }
 
+  delete(path) {
+    return this.request('DELETE', path);
+  }
+
   /** An authenticated request; a 401 renews the session once and retries. */
   async request(method, path, body) {
     if (!this.session) {

@@ -3,6 +3,7 @@
 // Commands go over the live connection when it is up, else over REST (the same server code).
 
 import { mergeChat, noteMessage, openConversation, store, upsertMessage, myId } from './store.js';
+import { bindAgentOps, loadAgentFacts } from './agentops.js';
 
 /**
  * The conversation's behaviour, bound to the page: `api`, `socket()` (the current connection),
@@ -10,6 +11,7 @@ import { mergeChat, noteMessage, openConversation, store, upsertMessage, myId } 
  */
 export function conversationActions({ api, socket, render, toast, scroll, fetchChat, reply, autosize, list }) {
   let tempIds = 0;
+  bindAgentOps(api, render, toast);
 
   async function selectChat(id) {
     if (store.selectedId === id && store.conversation) return;
@@ -21,7 +23,10 @@ export function conversationActions({ api, socket, render, toast, scroll, fetchC
     render();
     requestAnimationFrame(() => list.querySelector(`[data-chat-id="${id}"]`)?.scrollIntoView({ block: 'nearest' }));
     try {
-      const page = await api.get(`/api/v1/chats/${id}/messages?limit=50`);
+      const [page] = await Promise.all([
+        api.get(`/api/v1/chats/${id}/messages?limit=50`),
+        loadAgentFacts(view, store.chats.get(id)?.contact_id),
+      ]);
       if (store.conversation !== view) return;
       mergeMessages(view, page.items);
       view.olderCursor = page.next_cursor || null;

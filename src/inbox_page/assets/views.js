@@ -6,6 +6,9 @@ import { h, icon, reconcile, initials, tone, shortTime, clock, dayLabel, dayKey 
 import {
   store, visibleChats, orderedMessages, assigneeName, contactName, channelKind, myId,
 } from './store.js';
+import {
+  agentNoteItems, decisionNote, degradedAgent, degradedTag, executionFor, renderMemories,
+} from './agentops.js';
 
 const DELIVERY = {
   queued: ['clock', 'Queued'],
@@ -51,6 +54,7 @@ export function renderChatList(els, actions) {
         chat.updated_at, chat.last_message_at, chat.last_message_preview, chat.unread_count,
         chat.status, assigneeName(chat), contactName(chat), channelKind(chat),
         store.selectedId === chat.id, store.draftChats.has(chat.id), shortTime(chat.last_message_at),
+        Boolean(degradedAgent(chat)),
       ].join('|'),
       build: () => chatRow(chat, actions),
     })),
@@ -102,6 +106,7 @@ function chatRow(chat, actions) {
         'div',
         { class: 'chat-meta' },
         store.draftChats.has(chat.id) ? h('span', { class: 'tag tag-draft' }, icon('sparkle'), 'Draft') : null,
+        degradedTag(chat),
         chat.status !== 'open' ? h('span', { class: `tag tag-${chat.status}` }, chat.status) : null,
         h('span', { class: `assignee-chip${who ? '' : ' none'}` }, icon(chat.assigned_agent_id ? 'bot' : 'user'), who || 'Unassigned'),
       ),
@@ -145,7 +150,8 @@ export function renderConversation(els, actions) {
   els.older.hidden = !conv.olderCursor;
   els.older.disabled = conv.loadingOlder;
   els.messages.classList.toggle('loading', conv.loading);
-  reconcile(els.messages, messageItems(conv, chat, actions));
+  reconcile(els.messages, [...messageItems(conv, chat, actions), ...agentNoteItems(conv, chat)]);
+  renderMemories(conv, chat);
 }
 
 function messageItems(conv, chat, actions) {
@@ -163,12 +169,13 @@ function messageItems(conv, chat, actions) {
     const busy = conv.busy.has(message.id);
     const sender = senderName(message, chat);
     const continued = continues(message, messages[index + 1]);
+    const execution = message.draft_state === 'pending_approval' ? executionFor(message, conv) : null;
     items.push({
       key: message.id,
-      version: [message.updated_at, message.status, message.draft_state, message.body, editing, busy, sender, continued].join('|'),
+      version: [message.updated_at, message.status, message.draft_state, message.body, editing, busy, sender, continued, execution?.id].join('|'),
       build: () =>
         message.draft_state === 'pending_approval'
-          ? draftCard(message, sender, editing, busy, conv, actions)
+          ? draftCard(message, sender, editing, busy, conv, actions, execution)
           : bubble(message, sender, continued),
     });
   });
@@ -234,7 +241,7 @@ function bubble(message, sender, continued) {
   );
 }
 
-function draftCard(message, sender, editing, busy, conv, actions) {
+function draftCard(message, sender, editing, busy, conv, actions, execution) {
   const text = editing && conv.editText !== null ? conv.editText : message.body;
   const editor = editing
     ? h('textarea', {
@@ -280,6 +287,7 @@ function draftCard(message, sender, editing, busy, conv, actions) {
         h('time', { datetime: message.created_at }, clock(message.created_at)),
       ),
       editor,
+      decisionNote(execution),
       h('div', { class: 'draft-actions' }, buttons),
     ),
   );

@@ -4,6 +4,7 @@
 //! repeats nothing, and a draft approved in the page is queued for delivery. The helpers below
 //! start a server the page can talk to and seed what the scripts look at.
 
+mod agents;
 mod live;
 mod review;
 mod serving;
