@@ -12,7 +12,10 @@
 //! Parameters (environment): `IDLE_CONNECTIONS` (K, default 10000; 100000 where the fd limit
 //! allows), `IDLE_CONNECT_CONCURRENCY`, `IDLE_SUBSCRIBE` (1/0), `IDLE_HOLD_SECS`,
 //! `IDLE_WORKERS` (server HTTP workers, 0 = one per core), `IDLE_PORTS_PER_ADDRESS` (connections
-//! per source address; default: the ephemeral port range less a margin).
+//! per source address; default: the ephemeral port range less a margin), `IDLE_SERVER_ENV`
+//! (space-separated `KEY=VALUE` pairs set on the server child only, e.g. a heap profiler's
+//! `LD_PRELOAD` and output file, or `MALLOC_ARENA_MAX`; the pid stays the server's own),
+//! `IDLE_SERVER_BIN` (the server binary; default: the one built with this bench).
 
 mod common;
 
@@ -54,6 +57,7 @@ async fn run() -> anyhow::Result<()> {
     let subscribe = param("IDLE_SUBSCRIBE", 1u8) != 0;
     let hold_secs: u64 = param("IDLE_HOLD_SECS", 20);
     let workers: usize = param("IDLE_WORKERS", 0);
+    let server_env = std::env::var("IDLE_SERVER_ENV").unwrap_or_default();
     common::print_header(
         "idle_connections",
         "Server RSS per idle inbox WebSocket connection (child `switchboard serve`, /proc/<pid>/status VmRSS).",
@@ -67,6 +71,7 @@ async fn run() -> anyhow::Result<()> {
                 "IDLE_PORTS_PER_ADDRESS",
                 std::env::var("IDLE_PORTS_PER_ADDRESS").unwrap_or_else(|_| "(default)".into()),
             ),
+            ("IDLE_SERVER_ENV", server_env.clone()),
         ],
     );
 
@@ -94,7 +99,10 @@ async fn run() -> anyhow::Result<()> {
     };
 
     let log_path = std::env::temp_dir().join("switchboard-idle-bench-server.log");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+    let server_bin = std::env::var("IDLE_SERVER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_switchboard").to_owned());
+    let mut command = tokio::process::Command::new(&server_bin);
+    command
         .arg("serve")
         .env("DATABASE_URL", &services.database_url)
         .env("REDIS_URL", &services.redis_url)
@@ -102,7 +110,14 @@ async fn run() -> anyhow::Result<()> {
         .env("SWITCHBOARD_SERVER__BIND", "127.0.0.1:0")
         .env("SWITCHBOARD_SERVER__WORKERS", workers.to_string())
         .env("SWITCHBOARD_REDIS__KEY_PREFIX", &config.redis.key_prefix)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn");
+    // After the defaults, so that `IDLE_SERVER_ENV` may override them (e.g. `RUST_LOG`).
+    for pair in server_env.split_whitespace() {
+        if let Some((key, value)) = pair.split_once('=') {
+            command.env(key, value);
+        }
+    }
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log_path)?)
         .kill_on_drop(true)
@@ -128,8 +143,7 @@ async fn run() -> anyhow::Result<()> {
     };
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     println!(
-        "server: pid {pid} on {server} (`{} serve`, log {})",
-        env!("CARGO_BIN_EXE_switchboard"),
+        "server: pid {pid} on {server} (`{server_bin} serve`, log {})",
         log_path.display()
     );
 

@@ -44,8 +44,22 @@ pub async fn open_inbox(
     let (response, ws, stream) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::bad_request("websocket_handshake_failed", e.to_string()))?;
     let stream = stream.max_frame_size(session::MAX_FRAME_BYTES);
-    actix_web::rt::spawn(session::run(ctx.get_ref().clone(), caller, ws, stream));
+    let task = session::run(ctx.get_ref().clone(), caller, ws, stream);
+    log_task_size(&task);
+    actix_web::rt::spawn(task);
     Ok(response)
+}
+
+/// Logs the session task's size once (debug): every idle connection holds one for its whole
+/// life, so it counts against the per-connection memory budget (issue 3).
+fn log_task_size<T>(task: &T) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::debug!(
+            bytes = std::mem::size_of_val(task),
+            "inbox session task size"
+        );
+    });
 }
 
 /// Browsers always send `Origin`; it must be one of ours. Non-browser clients send none.

@@ -62,26 +62,28 @@ pub async fn run(ctx: AppContext, caller: Caller, mut ws: Session, mut frames: M
     let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
     heartbeat.tick().await;
 
-    let cursor = match current_cursor(&ctx, &caller).await {
+    // Set-up, teardown and delivery are boxed: an async fn's state is as large as its largest
+    // await point, and inlined, these (a pool checkout and query, a Redis pipeline, a send with
+    // its timer) would make every idle connection's task carry their state for its whole life.
+    let cursor = match Box::pin(current_cursor(&ctx, &caller)).await {
         Ok(cursor) => cursor,
         Err(e) => {
-            let _ = ws
-                .close(Some(CloseReason {
-                    code: CloseCode::Error,
-                    description: Some(e.message),
-                }))
-                .await;
+            let _ = Box::pin(ws.close(Some(CloseReason {
+                code: CloseCode::Error,
+                description: Some(e.message),
+            })))
+            .await;
             return;
         }
     };
-    presence(&ctx, &caller, true).await;
-    if send(
+    Box::pin(presence(&ctx, &caller, true)).await;
+    if Box::pin(send(
         &mut ws,
         &ServerFrame::Hello {
             v: PROTOCOL_VERSION,
             cursor,
         },
-    )
+    ))
     .await
     .is_err()
     {
@@ -109,9 +111,9 @@ pub async fn run(ctx: AppContext, caller: Caller, mut ws: Session, mut frames: M
                 Some(Err(e)) => close(1009, &format!("protocol error: {e}")),
             },
             message = subscription.receiver.recv() => match message {
-                Some(HubMessage::Event(event)) => deliver(&ctx, &caller, &mut ws, &mut stream, &event).await,
+                Some(HubMessage::Event(event)) => Box::pin(deliver(&ctx, &caller, &mut ws, &mut stream, &event)).await,
                 Some(HubMessage::Resync) => Box::pin(catch_up(&ctx, &caller, &mut ws, &mut stream, None)).await,
-                Some(HubMessage::Signal(signal)) => relay(&mut ws, &stream, &signal).await,
+                Some(HubMessage::Signal(signal)) => Box::pin(relay(&mut ws, &stream, &signal)).await,
                 None => close(SLOW_CONSUMER, "slow consumer: reconnect with your last cursor"),
             },
             _ = heartbeat.tick() => {
@@ -129,8 +131,8 @@ pub async fn run(ctx: AppContext, caller: Caller, mut ws: Session, mut frames: M
         }
     };
     drop(subscription);
-    let _ = ws.close(outcome).await;
-    presence(&ctx, &caller, false).await;
+    let _ = Box::pin(ws.close(outcome)).await;
+    Box::pin(presence(&ctx, &caller, false)).await;
 }
 
 /// Sends a signal to a subscribed client whose stream covers its chat.
