@@ -60,6 +60,25 @@ async fn setup_with(config: Config, server: OllamaServer, budgets: Value) -> Set
     }
 }
 
+/// Like `setup`, on a database of its own: for tests whose outbox work (summaries,
+/// follow-ups) another test app sharing the test database must not claim.
+pub(crate) async fn setup_isolated(label: &str) -> (Setup, crate::migrations::TempDatabase) {
+    let db = crate::migrations::TempDatabase::create(label).await;
+    switchboard::db::migrate::run_pending(&db.url)
+        .await
+        .expect("migrate");
+    let server = OllamaServer::start(384);
+    let mut config = config_for(&server);
+    config.database.url = db.url.clone().into();
+    let setup = setup_with(
+        config,
+        server,
+        json!({"turns_per_chat_per_day": 20, "tokens_per_day": 100000}),
+    )
+    .await;
+    (setup, db)
+}
+
 pub(crate) async fn setup() -> Setup {
     let server = OllamaServer::start(384);
     let config = config_for(&server);

@@ -45,7 +45,7 @@ impl EmailSetup {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
-    async fn post_mail(&self, body: Vec<u8>) -> (StatusCode, Value) {
+    pub(crate) async fn post_mail(&self, body: Vec<u8>) -> (StatusCode, Value) {
         let now = Utc::now().timestamp();
         let signature = sign(now, &body);
         self.post_mail_signed(body, now, &signature).await

@@ -3,6 +3,7 @@
 //! MIME through the signed webhook (fixtures in `tests/fixtures/email/`); the IMAP poller
 //! against a real dovecot.
 
+mod agent_loop;
 mod imap;
 mod imap_server;
 mod inbound;
@@ -71,6 +72,15 @@ impl EmailSetup {
 
     /// Like `new`, with more channel settings and secret references (e.g. an IMAP mailbox).
     pub async fn with_extra(extra_settings: Value, extra_secrets: Value) -> Self {
+        Self::build(extra_settings, extra_secrets, None).await
+    }
+
+    /// Like `new`, with agents answering through the model server at `llm_url`.
+    pub async fn with_model(llm_url: &str) -> Self {
+        Self::build(json!({}), json!({}), Some(llm_url)).await
+    }
+
+    async fn build(extra_settings: Value, extra_secrets: Value, llm_url: Option<&str>) -> Self {
         set_dkim_env();
         let sink = SmtpSink::start().await;
         let rejected = tempfile::tempdir().expect("tempdir");
@@ -84,6 +94,9 @@ impl EmailSetup {
         config.server.deliver_messages = true;
         config.email.rejected_dir = rejected.path().to_owned();
         config.email.inbound_max_bytes = 256 * 1024;
+        if let Some(url) = llm_url {
+            config.llm = crate::agent_llm::llm_config(url, 0);
+        }
         let app = TestApp::spawn_with(config).await;
         let org = app.create_org("email").await;
         let mut settings = json!({
