@@ -6,6 +6,7 @@ pub mod email;
 pub mod email_rules;
 pub mod ingest;
 pub mod outbound;
+pub mod poll_lease;
 pub mod polling;
 pub mod settings;
 pub mod telegram;

@@ -1,11 +1,11 @@
-//! Channels that receive by polling (Telegram long polling today, IMAP next) run one poller per
+//! Channels that receive by polling (Telegram long polling, IMAP) run one poller per
 //! channel on a node. [`PollerRegistry`] keeps this node's pollers in line with the `channels`
 //! table: it starts a poller for every active channel its kind's [`ChannelPoller`] says is
 //! polled, restarts one whose settings or secret references changed, and stops one whose
 //! channel was deactivated, deleted or switched to push (a webhook). The channels API reconciles
 //! right after a change commits; every node also reconciles periodically, so a change made
 //! through another node arrives within [`RECONCILE_EVERY`]. Which node actually talks to the
-//! provider is each poller's business (Telegram's takes a Redis lease per bot), so running a
+//! provider is each poller's business (each takes a Redis lease, [`super::poll_lease`]), so running a
 //! registry on every node is safe.
 
 use diesel::prelude::*;
@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
+use tokio::task::JoinHandle;
 
 use crate::db::DbPool;
 use crate::db::models::Channel;
@@ -41,6 +42,56 @@ pub trait RunningPoller: Send + Sync {
     fn is_finished(&self) -> bool;
     /// Stops it; what it already fetched is committed or left unconfirmed, never half-done.
     fn shutdown(self: Box<Self>) -> BoxFuture<'static, ()>;
+}
+
+/// A poller's task and the switch that stops it: how every channel kind runs its poller.
+#[derive(Debug)]
+pub struct PollerTask {
+    channel: ChannelId,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl PollerTask {
+    /// Spawns `run` on the current runtime; it should return once its receiver turns `true`.
+    pub fn spawn<F, Fut>(channel: ChannelId, run: F) -> Self
+    where
+        F: FnOnce(watch::Receiver<bool>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let (stop, stopped) = watch::channel(false);
+        Self {
+            channel,
+            stop,
+            task: tokio::spawn(run(stopped)),
+        }
+    }
+
+    /// The polled channel.
+    pub fn channel(&self) -> ChannelId {
+        self.channel
+    }
+
+    /// Asks the task to stop and waits for it (what it fetched is committed and confirmed).
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Kills the task wherever it is, as a crash would (nothing is confirmed that was not).
+    pub fn abort(self) {
+        self.task.abort();
+    }
+}
+
+impl RunningPoller for PollerTask {
+    fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    fn shutdown(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(PollerTask::shutdown(*self))
+    }
 }
 
 /// Why the registry could not read the channels.

@@ -16,7 +16,7 @@ pub mod typing;
 pub mod webhook;
 
 pub use bot::{BotSettings, PollMode, find_channel};
-pub use poller::{PollOffset, TelegramPoller, TelegramPolling};
+pub use poller::{PollOffset, TelegramPoller, TelegramPolling, spawn_poller};
 pub use sender::TelegramSender;
 pub use typing::TelegramTyping;
 

@@ -5,21 +5,18 @@
 //! batch and dedupe absorbs it. A Redis lease makes one node poll each bot, as Telegram allows
 //! only one `getUpdates` consumer (and no webhook) per bot.
 
-use futures_util::future::BoxFuture;
-use redis::Script;
 use serde_json::Value;
-use std::sync::LazyLock;
 use std::time::Duration;
 use teloxide::payloads::GetUpdatesSetters;
 use teloxide::prelude::Requester;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use super::TelegramError;
 use super::bot::{BotSettings, PollMode, find_channel};
 use super::inbound::apply_update;
 use crate::channels::ingest::Ingestor;
-use crate::channels::polling::{ChannelPoller, RunningPoller};
+use crate::channels::poll_lease::{LEASE, PollLease};
+use crate::channels::polling::{ChannelPoller, PollerTask, RunningPoller};
 use crate::context::AppContext;
 use crate::db::models::{Channel, TelegramPollOffset};
 use crate::domain::{ChannelId, ChannelKind};
@@ -29,70 +26,13 @@ pub use crate::db::models::TelegramPollOffset as PollOffset;
 
 /// Pause after a failed round before polling again.
 const RETRY_PAUSE: Duration = Duration::from_secs(2);
-/// How long a node's claim on polling a bot lasts without renewal.
-const LEASE: Duration = Duration::from_secs(90);
 
-// Takes or renews the lease: KEYS[1] lease key, ARGV[1] holder, ARGV[2] ttl ms. 1 if held.
-static LEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] or not holder then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-"#,
-    )
-});
+/// Polls one bot until stopped; the handle the registry and tests hold.
+pub type TelegramPoller = PollerTask;
 
-// Releases the lease if still ours: KEYS[1] lease key, ARGV[1] holder.
-static RELEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"#,
-    )
-});
-
-/// A running poller of one bot.
-#[derive(Debug)]
-pub struct TelegramPoller {
-    channel: ChannelId,
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl TelegramPoller {
-    /// Starts polling `channel` on the current runtime.
-    pub fn spawn(ctx: AppContext, ingestor: Ingestor, channel: ChannelId) -> Self {
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(ctx, ingestor, channel, stopped));
-        Self {
-            channel,
-            stop,
-            task,
-        }
-    }
-
-    /// The bot's channel.
-    pub fn channel(&self) -> ChannelId {
-        self.channel
-    }
-
-    /// Stops after the current round (updates already fetched are committed and confirmed).
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
-
-    /// Kills the task wherever it is, as a crash would (nothing is confirmed that was not).
-    pub fn abort(self) {
-        self.task.abort();
-    }
+/// Starts polling `channel` on the current runtime.
+pub fn spawn_poller(ctx: AppContext, ingestor: Ingestor, channel: ChannelId) -> TelegramPoller {
+    PollerTask::spawn(channel, move |stopped| run(ctx, ingestor, channel, stopped))
 }
 
 /// Telegram's side of the [`PollerRegistry`](crate::channels::polling::PollerRegistry): every
@@ -124,21 +64,11 @@ impl ChannelPoller for TelegramPolling {
     }
 
     fn start(&self, channel: &Channel) -> Box<dyn RunningPoller> {
-        Box::new(TelegramPoller::spawn(
+        Box::new(spawn_poller(
             self.ctx.clone(),
             self.ingestor.clone(),
             channel.id,
         ))
-    }
-}
-
-impl RunningPoller for TelegramPoller {
-    fn is_finished(&self) -> bool {
-        self.task.is_finished()
-    }
-
-    fn shutdown(self: Box<Self>) -> BoxFuture<'static, ()> {
-        Box::pin(TelegramPoller::shutdown(*self))
     }
 }
 
@@ -148,43 +78,25 @@ async fn run(
     channel: ChannelId,
     stopped: watch::Receiver<bool>,
 ) {
-    // The node holds the lease, so a poller restarted on the same node takes over at once,
-    // while another node waits for a crashed node's lease to expire.
-    let holder = ctx.hub().node_id().to_string();
-    poll_until_stopped(&ctx, &ingestor, channel, &holder, stopped).await;
+    let lease = PollLease::new(&ctx, &format!("telegram:{channel}:poller"));
+    poll_until_stopped(&ctx, &ingestor, channel, &lease, stopped).await;
     // A poller that stops (not one that crashes) hands the bot over at once.
-    let released: Result<i64, _> = RELEASE_SCRIPT
-        .key(lease_key(&ctx, channel))
-        .arg(&holder)
-        .invoke_async(&mut ctx.redis())
-        .await;
-    if let Err(e) = released {
+    if let Err(e) = lease.release().await {
         tracing::debug!(channel.id = %channel, error = %e, "releasing the telegram polling lease failed; it expires");
     }
-}
-
-fn lease_key(ctx: &AppContext, channel: ChannelId) -> String {
-    ctx.redis_key(&format!("telegram:{channel}:poller"))
 }
 
 async fn poll_until_stopped(
     ctx: &AppContext,
     ingestor: &Ingestor,
     channel: ChannelId,
-    holder: &str,
+    lease: &PollLease,
     mut stopped: watch::Receiver<bool>,
 ) {
     let client = super::bot::http_client();
     let mut webhook_cleared = false;
     while !*stopped.borrow() {
-        let round = poll_round(
-            ctx,
-            ingestor,
-            channel,
-            holder,
-            &client,
-            &mut webhook_cleared,
-        );
+        let round = poll_round(ctx, ingestor, channel, lease, &client, &mut webhook_cleared);
         let pause = tokio::select! {
             outcome = round => match outcome {
                 Ok(Round::Polled) => None,
@@ -219,7 +131,7 @@ async fn poll_round(
     ctx: &AppContext,
     ingestor: &Ingestor,
     channel_id: ChannelId,
-    holder: &str,
+    lease: &PollLease,
     client: &reqwest::Client,
     webhook_cleared: &mut bool,
 ) -> Result<Round, TelegramError> {
@@ -244,14 +156,7 @@ async fn poll_round(
     if settings.mode != PollMode::Polling {
         return Ok(Round::Stop("channel is in webhook mode"));
     }
-    let mut redis = ctx.redis();
-    let held: i64 = LEASE_SCRIPT
-        .key(lease_key(ctx, channel_id))
-        .arg(holder)
-        .arg(LEASE.as_millis() as u64)
-        .invoke_async(&mut redis)
-        .await?;
-    if held != 1 {
+    if !lease.hold().await? {
         return Ok(Round::NotOurs);
     }
     let bot = settings.bot(client.clone());

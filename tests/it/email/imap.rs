@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::imap_server::{self, Dovecot, PASSWORD, USER};
 use super::{EmailSetup, fixture};
-use switchboard::channels::email::imap::EmailPoller;
+use switchboard::channels::email::imap::{EmailPoller, spawn_poller};
 use switchboard::db::models::{EmailPollState, Message, Suppression};
 use switchboard::db::schema::{email_poll_state, messages};
 use switchboard::domain::ChannelId;
@@ -61,7 +61,7 @@ impl EmailSetup {
     }
 
     fn poller(&self) -> EmailPoller {
-        EmailPoller::spawn(
+        spawn_poller(
             self.app.ctx.clone(),
             self.app.node.ingestor.clone(),
             self.channel_id(),

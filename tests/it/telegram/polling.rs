@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use super::{chat_for, create_bot, eventually, messages_of};
 use crate::support::{TestApp, database_url};
 use crate::telegram_server::{TelegramServer, text_update};
-use switchboard::channels::telegram::{PollOffset, TelegramPoller};
+use switchboard::channels::telegram::{PollOffset, spawn_poller};
 use switchboard::domain::ChannelId;
 
 #[derive(QueryableByName)]
@@ -54,7 +54,7 @@ async fn a_crash_before_the_offset_is_confirmed_loses_and_duplicates_nothing() {
         .await
         .expect("lock");
 
-    let poller = TelegramPoller::spawn(app.ctx.clone(), app.node.ingestor.clone(), channel_id);
+    let poller = spawn_poller(app.ctx.clone(), app.node.ingestor.clone(), channel_id);
     eventually("the poller waits to confirm its batch", || async {
         let mut conn = app.ctx.db().get().await.expect("db");
         sql_query(WAITING_ON_OFFSETS)
@@ -96,7 +96,7 @@ async fn a_crash_before_the_offset_is_confirmed_loses_and_duplicates_nothing() {
     drop(conn);
 
     server.push_update(text_update(106, chat, 6, "message 6"));
-    let restarted = TelegramPoller::spawn(app.ctx.clone(), app.node.ingestor.clone(), channel_id);
+    let restarted = spawn_poller(app.ctx.clone(), app.node.ingestor.clone(), channel_id);
     eventually("the offset moves past the last update", || async {
         let mut conn = app.ctx.db().get().await.expect("db");
         PollOffset::load(&mut conn, org.id, channel_id)

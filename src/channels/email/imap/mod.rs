@@ -6,12 +6,11 @@
 //! polls at an interval, and reconnects with backoff on errors ([`session`]).
 
 pub mod connect;
-pub mod lease;
 pub mod poller;
 pub mod session;
 pub mod settings;
 
-pub use poller::{EmailPoller, EmailPolling};
+pub use poller::{EmailPoller, EmailPolling, spawn_poller};
 pub use settings::{ImapSettings, ImapTls};
 
 use super::EmailError;

@@ -4,55 +4,24 @@
 //! succeeds); when another node holds the mailbox's lease it waits and asks again.
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use futures_util::future::BoxFuture;
 use std::time::Duration;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-use super::lease::LEASE;
 use super::session::{SessionEnd, run_session};
 use super::settings::ImapSettings;
 use crate::channels::ingest::Ingestor;
-use crate::channels::polling::{ChannelPoller, RunningPoller};
+use crate::channels::poll_lease::LEASE;
+use crate::channels::polling::{ChannelPoller, PollerTask, RunningPoller};
 use crate::context::AppContext;
 use crate::db::models::Channel;
 use crate::domain::{ChannelId, ChannelKind};
 
-/// A running poller of one email channel.
-#[derive(Debug)]
-pub struct EmailPoller {
-    channel: ChannelId,
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
+/// Reads one email channel's mailbox until stopped; the handle the registry and tests hold.
+pub type EmailPoller = PollerTask;
 
-impl EmailPoller {
-    /// Starts reading `channel`'s mailbox on the current runtime.
-    pub fn spawn(ctx: AppContext, ingestor: Ingestor, channel: ChannelId) -> Self {
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(ctx, ingestor, channel, stopped));
-        Self {
-            channel,
-            stop,
-            task,
-        }
-    }
-
-    /// The channel read.
-    pub fn channel(&self) -> ChannelId {
-        self.channel
-    }
-
-    /// Stops once the current fetch is committed (or at once while waiting for mail).
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
-
-    /// Kills the task wherever it is, as a crash would (nothing is confirmed that was not).
-    pub fn abort(self) {
-        self.task.abort();
-    }
+/// Starts reading `channel`'s mailbox on the current runtime.
+pub fn spawn_poller(ctx: AppContext, ingestor: Ingestor, channel: ChannelId) -> EmailPoller {
+    PollerTask::spawn(channel, move |stopped| run(ctx, ingestor, channel, stopped))
 }
 
 /// The email kind's polling side for the node's `PollerRegistry`: an active email channel is
@@ -79,21 +48,11 @@ impl ChannelPoller for EmailPolling {
     }
 
     fn start(&self, channel: &Channel) -> Box<dyn RunningPoller> {
-        Box::new(EmailPoller::spawn(
+        Box::new(spawn_poller(
             self.ctx.clone(),
             self.ingestor.clone(),
             channel.id,
         ))
-    }
-}
-
-impl RunningPoller for EmailPoller {
-    fn is_finished(&self) -> bool {
-        self.task.is_finished()
-    }
-
-    fn shutdown(self: Box<Self>) -> BoxFuture<'static, ()> {
-        Box::pin(EmailPoller::shutdown(*self))
     }
 }
 

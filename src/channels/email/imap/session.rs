@@ -18,12 +18,12 @@ use tokio::sync::watch;
 
 use super::ImapError;
 use super::connect::{ImapSession, open_session};
-use super::lease::{self, LEASE};
 use super::settings::ImapSettings;
 use crate::channels::email::EmailError;
 use crate::channels::email::inbound::{Accepted, accept_mail, reject};
 use crate::channels::email::settings::{EmailSecretRefs, read_secret};
 use crate::channels::ingest::Ingestor;
+use crate::channels::poll_lease::{LEASE, PollLease};
 use crate::context::AppContext;
 use crate::db::models::EmailPollState;
 use crate::db::schema::channels;
@@ -60,6 +60,11 @@ async fn load_channel(
         .optional()?)
 }
 
+/// This node's claim on reading `channel`'s mailbox (one IDLE connection per mailbox).
+fn mailbox_lease(ctx: &AppContext, channel: ChannelId) -> PollLease {
+    PollLease::new(ctx, &format!("email:{channel}:imap"))
+}
+
 /// Connects and serves the mailbox until the session ends; `connected` runs once logged in.
 pub async fn run_session(
     ctx: &AppContext,
@@ -79,7 +84,7 @@ pub async fn run_session(
         |name: &str| EmailError::Settings(format!("secrets.{name} is required with imap_host"));
     let username = read_secret(&refs.imap_username)?.ok_or_else(|| missing("imap_username"))?;
     let password = read_secret(&refs.imap_password)?.ok_or_else(|| missing("imap_password"))?;
-    if !lease::hold(ctx, channel).await? {
+    if !mailbox_lease(ctx, channel).hold().await? {
         return Ok(SessionEnd::NotOurs);
     }
     let mut session = tokio::select! {
@@ -112,7 +117,7 @@ pub async fn run_session(
             // Mail arrived while we fetched; IDLE would not announce it again.
             continue;
         }
-        if !lease::hold(ctx, channel).await? {
+        if !mailbox_lease(ctx, channel).hold().await? {
             return Ok(SessionEnd::NotOurs);
         }
         if idle {
@@ -174,7 +179,7 @@ async fn wait_renewing<F: Future>(
         tokio::select! {
             out = &mut wait => return Ok(Waited::Done(out)),
             _ = renew.tick() => {
-                if !lease::hold(ctx, channel).await? {
+                if !mailbox_lease(ctx, channel).hold().await? {
                     return Ok(Waited::Ended(SessionEnd::NotOurs));
                 }
             }
