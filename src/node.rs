@@ -39,7 +39,11 @@ impl Node {
             .map(|n| n.get())
             .unwrap_or(1)
             .min(4);
-        let router = ChatRouter::new(ctx.clone(), handler, ChatSettings::default(), threads);
+        let settings = ChatSettings {
+            mailbox_capacity: ctx.config().server.chat_mailbox_capacity.max(1),
+            ..ChatSettings::default()
+        };
+        let router = ChatRouter::new(ctx.clone(), handler, settings, threads);
         let listeners: Vec<Arc<dyn IngestListener>> =
             vec![Arc::new(ctx.publisher().clone()), Arc::new(router.clone())];
         let ingestor = Ingestor::start(ctx.db().clone(), IngestConfig::default(), listeners);

@@ -8,7 +8,8 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use super::chat::{
-    ChatActor, ChatSettings, FollowUpDue, FollowUpTrigger, InboundCommitted, TurnHandler,
+    ChatActor, ChatSettings, FollowUpDue, FollowUpTrigger, InboundCommitted, OperatorAction,
+    OperatorJob, Takeover, TurnHandler,
 };
 use crate::channels::ingest::{IngestListener, IngestOutcome};
 use crate::context::AppContext;
@@ -21,6 +22,9 @@ pub enum RouteError {
     /// The chat's mailbox is full: retry later (HTTP 429 / a WS error frame).
     #[error("the chat is busy; retry shortly")]
     Saturated,
+    /// The chat's actor stopped (the node is shutting down) before it ran the action.
+    #[error("the chat's actor stopped before it ran the action")]
+    Stopped,
 }
 
 /// The registry. Cheap to clone.
@@ -74,6 +78,40 @@ impl ChatRouter {
 
     /// The chat's live actor, started if it is not running.
     pub fn actor(&self, org: OrganizationId, chat: ChatId) -> Addr<ChatActor> {
+        self.with_actor(org, chat, Addr::clone)
+    }
+
+    /// Hands a message to the chat's actor (started if needed) without waiting. All of this
+    /// node's sends to one actor go through the one address kept here: actix refuses a sender
+    /// only after that sender filled the mailbox, and a fresh clone per send would never be
+    /// refused, so bounded mailboxes would not bound anything.
+    fn try_send<M>(&self, org: OrganizationId, chat: ChatId, message: M) -> Result<(), RouteError>
+    where
+        M: actix::Message + Send + 'static,
+        M::Result: Send,
+        ChatActor: actix::Handler<M>,
+    {
+        let mut message = message;
+        for _ in 0..2 {
+            match self.with_actor(org, chat, |addr| addr.try_send(message)) {
+                Ok(()) => return Ok(()),
+                Err(actix::prelude::SendError::Full(_)) => {
+                    metrics::counter!("chat_route_refused_total").increment(1);
+                    return Err(RouteError::Saturated);
+                }
+                // Stopped between lookup and send: start it again once.
+                Err(actix::prelude::SendError::Closed(returned)) => message = returned,
+            }
+        }
+        Err(RouteError::Stopped)
+    }
+
+    fn with_actor<R>(
+        &self,
+        org: OrganizationId,
+        chat: ChatId,
+        use_it: impl FnOnce(&Addr<ChatActor>) -> R,
+    ) -> R {
         let mut actors = match self.inner.actors.lock() {
             Ok(actors) => actors,
             Err(poisoned) => poisoned.into_inner(),
@@ -81,7 +119,7 @@ impl ChatRouter {
         if let Some(addr) = actors.get(&chat)
             && addr.connected()
         {
-            return addr.clone();
+            return use_it(addr);
         }
         let (app, handler, settings) = (
             self.inner.app.clone(),
@@ -91,9 +129,8 @@ impl ChatRouter {
         let addr = ChatActor::start_in_arbiter(&self.arbiter_for(chat), move |_| {
             ChatActor::new(app, org, chat, handler, settings)
         });
-        actors.insert(chat, addr.clone());
         metrics::counter!("chat_actor_starts_total").increment(1);
-        addr
+        use_it(actors.entry(chat).insert_entry(addr).get())
     }
 
     /// Tells a chat's actor about a committed inbound message.
@@ -103,17 +140,13 @@ impl ChatRouter {
         chat: ChatId,
         message: &Message,
     ) -> Result<(), RouteError> {
-        for _ in 0..2 {
-            match self.actor(org, chat).try_send(InboundCommitted {
+        self.try_send(
+            org,
+            chat,
+            InboundCommitted {
                 message: message.clone(),
-            }) {
-                Ok(()) => return Ok(()),
-                Err(actix::prelude::SendError::Full(_)) => return Err(RouteError::Saturated),
-                // Stopped between lookup and send: start it again once.
-                Err(actix::prelude::SendError::Closed(_)) => continue,
-            }
-        }
-        Err(RouteError::Saturated)
+            },
+        )
     }
 
     /// Tells a chat's actor that a scheduled follow-up is due.
@@ -123,16 +156,39 @@ impl ChatRouter {
         chat: ChatId,
         trigger: FollowUpTrigger,
     ) -> Result<(), RouteError> {
-        for _ in 0..2 {
-            match self.actor(org, chat).try_send(FollowUpDue {
-                trigger: trigger.clone(),
-            }) {
-                Ok(()) => return Ok(()),
-                Err(actix::prelude::SendError::Full(_)) => return Err(RouteError::Saturated),
-                Err(actix::prelude::SendError::Closed(_)) => continue,
+        self.try_send(org, chat, FollowUpDue { trigger })
+    }
+
+    /// Runs an operator's action (`work`: its transaction, answering with the result and
+    /// whether the agent must stand down) inside the chat's actor, after what is already queued
+    /// there. A full mailbox refuses at once (`Saturated`: HTTP 429 / a WS error frame) and the
+    /// action does not run, so a refused operator can simply retry.
+    pub async fn operator<T, E, F>(
+        &self,
+        org: OrganizationId,
+        chat: ChatId,
+        work: F,
+    ) -> Result<Result<T, E>, RouteError>
+    where
+        F: Future<Output = Result<(T, Option<Takeover>), E>> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let (answer, result) = tokio::sync::oneshot::channel();
+        let job: OperatorJob = Box::pin(async move {
+            match work.await {
+                Ok((value, takeover)) => {
+                    let _ = answer.send(Ok(value));
+                    takeover
+                }
+                Err(error) => {
+                    let _ = answer.send(Err(error));
+                    None
+                }
             }
-        }
-        Err(RouteError::Saturated)
+        });
+        self.try_send(org, chat, OperatorAction { job })?;
+        result.await.map_err(|_| RouteError::Stopped)
     }
 
     /// Live actors on this node (stopped ones are forgotten lazily).

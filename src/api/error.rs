@@ -249,6 +249,20 @@ impl From<AuthError> for ApiError {
     }
 }
 
+impl From<crate::actors::router::RouteError> for ApiError {
+    fn from(error: crate::actors::router::RouteError) -> Self {
+        use crate::actors::router::RouteError;
+        match error {
+            RouteError::Saturated => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "chat_busy",
+                error.to_string(),
+            ),
+            RouteError::Stopped => Self::unavailable(error),
+        }
+    }
+}
+
 impl From<PageParamsError> for ApiError {
     fn from(error: PageParamsError) -> Self {
         let field = match error {

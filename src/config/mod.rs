@@ -60,6 +60,9 @@ pub struct ServerConfig {
     /// Events queued for one inbox connection before it counts as a slow consumer and is cut
     /// off (it resumes by cursor).
     pub inbox_queue_capacity: usize,
+    /// Messages and operator actions queued for one chat's actor before senders are refused
+    /// (HTTP 429 `chat_busy` / a WS error frame) rather than queued without bound.
+    pub chat_mailbox_capacity: usize,
     /// Whether this node delivers queued chat messages through the channels (Telegram, SMTP,
     /// the web). Turn it off on nodes that should only serve the API; another node delivers.
     pub deliver_messages: bool,
@@ -83,6 +86,7 @@ impl Default for ServerConfig {
             workers: 0,
             max_connections_per_worker: 50_000,
             inbox_queue_capacity: 512,
+            chat_mailbox_capacity: 64,
             deliver_messages: true,
             poll_channels: true,
         }

@@ -79,6 +79,18 @@ pub(crate) async fn setup_isolated(label: &str) -> (Setup, crate::migrations::Te
     (setup, db)
 }
 
+/// Like `setup`, with these settings (the model server's address is filled in).
+pub(crate) async fn setup_with_config(mut config: Config) -> Setup {
+    let server = OllamaServer::start(384);
+    config.llm = llm_config(&server.url, 0);
+    setup_with(
+        config,
+        server,
+        json!({"turns_per_chat_per_day": 20, "tokens_per_day": 100000}),
+    )
+    .await
+}
+
 pub(crate) async fn setup() -> Setup {
     let server = OllamaServer::start(384);
     let config = config_for(&server);

@@ -33,6 +33,7 @@ mod migrations;
 mod nodes;
 mod ollama_server;
 mod operations;
+mod operator_actions;
 mod outbox;
 mod pipeline_stages;
 mod pipelines;

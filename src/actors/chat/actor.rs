@@ -163,6 +163,36 @@ impl ChatActor {
 }
 
 impl ChatActor {
+    /// Notes activity, so an actor in use is not stopped as idle.
+    pub(super) fn touch(&mut self) {
+        self.last_activity = Instant::now();
+    }
+
+    /// A person took the conversation over: cancels a turn that has not decided, forgets
+    /// messages waiting for a turn and any follow-up, and gives the chat's lease back.
+    pub(super) fn stand_down(&mut self, reason: &'static str, ctx: &mut Context<Self>) {
+        if let Some(handle) = self.debounce.take() {
+            ctx.cancel_future(handle);
+        }
+        self.pending.clear();
+        self.followup = None;
+        if let Some(turn) = self.running.take() {
+            turn.abort.abort();
+            self.turns_cancelled += 1;
+            self.log_cancelled(&turn, reason);
+            let (lease, chat) = (self.lease.clone(), self.chat_id);
+            ctx.spawn(
+                async move {
+                    if let Err(e) = lease.release(chat).await {
+                        tracing::warn!(chat.id = %chat, error = %e, "releasing the turn lease failed; it expires on its own");
+                    }
+                }
+                .into_actor(self),
+            );
+            tracing::debug!(chat.id = %self.chat_id, turn = turn.number, reason, "agent turn cancelled by an operator");
+        }
+    }
+
     /// Records in `agent_executions` that an abandoned turn ended without a decision, and why
     /// (otherwise its row would claim to be running for ever).
     fn log_cancelled(&self, turn: &RunningTurn, reason: &'static str) {

@@ -5,6 +5,9 @@ use diesel_async::AsyncConnection;
 
 use super::form::{AssignChat, invalid_reference};
 use super::get::not_found;
+use super::operator::in_chat_actor;
+use crate::actors::chat::Takeover;
+use crate::actors::router::ChatRouter;
 use crate::api::audit;
 use crate::api::error::{ApiError, ApiResult, ErrorResponse};
 use crate::auth::Caller;
@@ -22,18 +25,28 @@ use crate::domain::{ChatId, Scope};
 #[post("/chats/{id}/assign")]
 pub async fn assign_chat(
     ctx: web::Data<AppContext>,
+    router: web::Data<ChatRouter>,
     caller: Caller,
     id: web::Path<ChatId>,
     body: web::Json<Option<AssignChat>>,
 ) -> ApiResult<HttpResponse> {
-    let chat = assign(&ctx, &caller, *id, body.into_inner().unwrap_or_default()).await?;
+    let chat = assign(
+        &ctx,
+        &router,
+        &caller,
+        *id,
+        body.into_inner().unwrap_or_default(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(chat))
 }
 
-/// Assigns a chat and announces `chat.updated`; shared by this endpoint and the inbox
-/// WebSocket's `assign` command.
+/// Assigns a chat and announces `chat.updated`, in the chat's actor; shared by this endpoint and
+/// the inbox WebSocket's `assign` command. Handing the chat to a person makes its agent stand
+/// down.
 pub async fn assign(
     ctx: &AppContext,
+    router: &ChatRouter,
     caller: &Caller,
     id: ChatId,
     body: AssignChat,
@@ -55,6 +68,25 @@ pub async fn assign(
         assigned_user_id: body.user_id,
         assigned_agent_id: body.agent_id,
     };
+    let (app, who) = (ctx.clone(), caller.clone());
+    in_chat_actor(ctx, router, caller, id, async move {
+        let chat = store_assignment(&app, &who, id, body, assignment).await?;
+        let takeover = chat
+            .assigned_user_id
+            .is_some()
+            .then_some(Takeover::AssignedToPerson);
+        Ok((chat, takeover))
+    })
+    .await
+}
+
+async fn store_assignment(
+    ctx: &AppContext,
+    caller: &Caller,
+    id: ChatId,
+    body: AssignChat,
+    assignment: ChatAssignment,
+) -> ApiResult<Chat> {
     let org = caller.organization_id;
     let mut conn = ctx.db().get().await?;
     let (chat, event) = conn

@@ -10,6 +10,7 @@ mod form;
 mod get;
 mod list;
 mod messages;
+mod operator;
 mod read;
 mod update;
 
@@ -20,6 +21,7 @@ pub use form::*;
 pub use get::*;
 pub use list::*;
 pub use messages::*;
+pub use operator::*;
 pub use read::*;
 pub use update::*;
 

@@ -7,7 +7,8 @@ use super::protocol::{ClientCommand, ServerFrame};
 use super::session::{
     Flow, SLOW_CONSUMER, Stream, catch_up, close, current_cursor, error_frame, send,
 };
-use crate::api::chats::send_operator_message;
+use crate::actors::router::ChatRouter;
+use crate::api::chats::{operator_reply, review_draft};
 use crate::api::error::ApiError;
 use crate::auth::Caller;
 use crate::context::AppContext;
@@ -17,6 +18,7 @@ use crate::inbox::{Signal, Typist};
 /// Parses and carries out one client frame.
 pub(super) async fn handle_text(
     ctx: &AppContext,
+    router: &ChatRouter,
     caller: &Caller,
     ws: &mut Session,
     stream: &mut Option<Stream>,
@@ -72,7 +74,7 @@ pub(super) async fn handle_text(
             chat_id,
             body,
             reply_to_message_id,
-        } => match send_command(ctx, caller, *chat_id, body, *reply_to_message_id).await {
+        } => match send_command(ctx, router, caller, *chat_id, body, *reply_to_message_id).await {
             Ok(message) => Ok(ServerFrame::Ack {
                 id,
                 cursor: None,
@@ -86,7 +88,16 @@ pub(super) async fn handle_text(
             message_id,
             body,
         } => {
-            match review_command(ctx, caller, *chat_id, *message_id, Some(body.as_deref())).await {
+            match review_command(
+                ctx,
+                router,
+                caller,
+                *chat_id,
+                *message_id,
+                Some(body.clone()),
+            )
+            .await
+            {
                 Ok(message) => Ok(ServerFrame::Ack {
                     id,
                     cursor: None,
@@ -99,7 +110,7 @@ pub(super) async fn handle_text(
             id,
             chat_id,
             message_id,
-        } => match review_command(ctx, caller, *chat_id, *message_id, None).await {
+        } => match review_command(ctx, router, caller, *chat_id, *message_id, None).await {
             Ok(message) => Ok(ServerFrame::Ack {
                 id,
                 cursor: None,
@@ -129,7 +140,7 @@ pub(super) async fn handle_text(
                 user_id: *user_id,
                 agent_id: *agent_id,
             };
-            match crate::api::chats::assign(ctx, caller, *chat_id, assignment).await {
+            match crate::api::chats::assign(ctx, router, caller, *chat_id, assignment).await {
                 Ok(chat) => Ok(ServerFrame::Ack {
                     id,
                     cursor: None,
@@ -162,11 +173,13 @@ pub(super) async fn handle_text(
 
 async fn send_command(
     ctx: &AppContext,
+    router: &ChatRouter,
     caller: &Caller,
     chat: ChatId,
     body: &str,
     reply_to: Option<crate::domain::MessageId>,
 ) -> Result<serde_json::Value, ApiError> {
+    caller.require(Scope::Write)?;
     let length = body.trim().chars().count();
     if length == 0 || body.chars().count() > 16_000 {
         return Err(ApiError::invalid_field(
@@ -174,30 +187,20 @@ async fn send_command(
             "must be 1 to 16000 characters",
         ));
     }
-    let mut conn = ctx.db().get().await?;
-    let (message, event) = send_operator_message(&mut conn, caller, chat, body, reply_to).await?;
-    ctx.publisher().publish(&[event]);
-    ctx.remember_message(&message).await;
+    let message = operator_reply(ctx, router, caller, chat, body.to_owned(), reply_to).await?;
     serde_json::to_value(&message).map_err(ApiError::internal)
 }
 
-/// Approves (`Some(edited text or None)`) or rejects (`None`) an AI draft, then publishes its
-/// `draft.resolved` event.
+/// Approves (`Some(edited text or None)`) or rejects (`None`) an AI draft.
 async fn review_command(
     ctx: &AppContext,
+    router: &ChatRouter,
     caller: &Caller,
     chat: ChatId,
     message: crate::domain::MessageId,
-    approval: Option<Option<&str>>,
+    approval: Option<Option<String>>,
 ) -> Result<serde_json::Value, ApiError> {
-    let mut conn = ctx.db().get().await?;
-    let (message, event) = match approval {
-        Some(edited) => {
-            crate::api::chats::approve_draft(&mut conn, caller, chat, message, edited).await?
-        }
-        None => crate::api::chats::reject_draft(&mut conn, caller, chat, message).await?,
-    };
-    ctx.publisher().publish(&[event]);
+    let message = review_draft(ctx, router, caller, chat, message, approval).await?;
     serde_json::to_value(&message).map_err(ApiError::internal)
 }
 

@@ -15,6 +15,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 
+use crate::actors::router::ChatRouter;
 use crate::api::error::ApiError;
 use crate::auth::{AuthError, Caller};
 use crate::context::AppContext;
@@ -30,6 +31,7 @@ pub struct InboxQuery {
 #[get("/ws/inbox")]
 pub async fn open_inbox(
     ctx: web::Data<AppContext>,
+    router: web::Data<ChatRouter>,
     req: HttpRequest,
     body: web::Payload,
     query: web::Query<InboxQuery>,
@@ -44,7 +46,13 @@ pub async fn open_inbox(
     let (response, ws, stream) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::bad_request("websocket_handshake_failed", e.to_string()))?;
     let stream = stream.max_frame_size(session::MAX_FRAME_BYTES);
-    let task = session::run(ctx.get_ref().clone(), caller, ws, stream);
+    let task = session::run(
+        ctx.get_ref().clone(),
+        router.get_ref().clone(),
+        caller,
+        ws,
+        stream,
+    );
     log_task_size(&task);
     actix_web::rt::spawn(task);
     Ok(response)

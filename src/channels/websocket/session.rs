@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 
 use super::protocol::ServerFrame;
+use crate::actors::router::ChatRouter;
 use crate::api::error::ApiError;
 use crate::auth::Caller;
 use crate::context::AppContext;
@@ -51,7 +52,13 @@ pub(super) fn close(code: u16, text: &str) -> Flow {
 }
 
 /// Runs a connection until either side closes it.
-pub async fn run(ctx: AppContext, caller: Caller, mut ws: Session, mut frames: MessageStream) {
+pub async fn run(
+    ctx: AppContext,
+    router: ChatRouter,
+    caller: Caller,
+    mut ws: Session,
+    mut frames: MessageStream,
+) {
     // Subscribe before anything else, so no event committed from now on can be missed.
     let mut subscription = ctx.hub().subscribe(
         caller.organization_id,
@@ -97,7 +104,7 @@ pub async fn run(ctx: AppContext, caller: Caller, mut ws: Session, mut frames: M
                     last_heard = Instant::now();
                     // Boxed: command handling is rare, and inlined its state would make every idle
                     // connection's task as large as the largest command.
-                    Box::pin(super::commands::handle_text(&ctx, &caller, &mut ws, &mut stream, &text)).await
+                    Box::pin(super::commands::handle_text(&ctx, &router, &caller, &mut ws, &mut stream, &text)).await
                 }
                 Some(Ok(WsMessage::Ping(bytes))) => {
                     last_heard = Instant::now();

@@ -8,8 +8,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::actors::router::ChatRouter;
 use crate::api::audit;
 use crate::api::chats::get::not_found;
+use crate::api::chats::review_draft;
 use crate::api::error::{ApiError, ApiResult, ErrorResponse};
 use crate::auth::Caller;
 use crate::context::AppContext;
@@ -50,25 +52,26 @@ pub struct ChatMessagePath {
 #[post("/chats/{id}/messages/{message_id}/approve")]
 pub async fn approve_message(
     ctx: web::Data<AppContext>,
+    router: web::Data<ChatRouter>,
     caller: Caller,
     path: web::Path<ChatMessagePath>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let edited = edited_body(&body)?;
-    let mut conn = ctx.db().get().await?;
-    let (message, event) = approve_draft(
-        &mut conn,
+    let message = review_draft(
+        &ctx,
+        &router,
         &caller,
         path.id,
         path.message_id,
-        edited.as_deref(),
+        Some(edited),
     )
     .await?;
-    ctx.publisher().publish(&[event]);
     Ok(HttpResponse::Ok().json(message))
 }
 
-/// Approves a draft; shared by this endpoint and the inbox WebSocket. The caller publishes the
+/// Approves a draft, run in the chat's actor by [`review_draft`] for this endpoint and the
+/// inbox WebSocket. The caller publishes the
 /// returned `draft.resolved` event after this returns (i.e. after the commit).
 pub async fn approve_draft(
     conn: &mut AsyncPgConnection,

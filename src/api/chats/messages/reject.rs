@@ -5,7 +5,9 @@ use actix_web::{HttpResponse, post, web};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use super::approve::{ChatMessagePath, pending_draft};
+use crate::actors::router::ChatRouter;
 use crate::api::audit;
+use crate::api::chats::review_draft;
 use crate::api::error::{ApiError, ApiResult, ErrorResponse};
 use crate::auth::Caller;
 use crate::context::AppContext;
@@ -21,16 +23,16 @@ use crate::domain::{ChatId, DraftState, MessageId, Scope};
 #[post("/chats/{id}/messages/{message_id}/reject")]
 pub async fn reject_message(
     ctx: web::Data<AppContext>,
+    router: web::Data<ChatRouter>,
     caller: Caller,
     path: web::Path<ChatMessagePath>,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = ctx.db().get().await?;
-    let (message, event) = reject_draft(&mut conn, &caller, path.id, path.message_id).await?;
-    ctx.publisher().publish(&[event]);
+    let message = review_draft(&ctx, &router, &caller, path.id, path.message_id, None).await?;
     Ok(HttpResponse::Ok().json(message))
 }
 
-/// Rejects a draft; shared by this endpoint and the inbox WebSocket. The caller publishes the
+/// Rejects a draft, run in the chat's actor by [`review_draft`] for this endpoint and the
+/// inbox WebSocket. The caller publishes the
 /// returned `draft.resolved` event after the commit.
 pub async fn reject_draft(
     conn: &mut AsyncPgConnection,

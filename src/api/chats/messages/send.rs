@@ -5,9 +5,11 @@ use actix_web::{HttpResponse, post, web};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use validator::Validate;
 
+use crate::actors::router::ChatRouter;
 use crate::api::audit;
 use crate::api::chats::form::{SendMessage, invalid_reference};
 use crate::api::chats::get::not_found;
+use crate::api::chats::operator_reply;
 use crate::api::error::{ApiError, ApiResult, ErrorResponse};
 use crate::auth::Caller;
 use crate::context::AppContext;
@@ -21,10 +23,11 @@ use crate::domain::{ChatId, Direction, MessageId, MessageStatus, Scope, SenderKi
 #[utoipa::path(post, path = "/api/v1/chats/{id}/messages", tag = "chats", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)), request_body = SendMessage,
     responses((status = 201, body = Message), (status = 404, body = ErrorResponse),
-              (status = 422, body = ErrorResponse)))]
+              (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)))]
 #[post("/chats/{id}/messages")]
 pub async fn send_message(
     ctx: web::Data<AppContext>,
+    router: web::Data<ChatRouter>,
     caller: Caller,
     id: web::Path<ChatId>,
     body: web::Json<SendMessage>,
@@ -32,21 +35,19 @@ pub async fn send_message(
     caller.require(Scope::Write)?;
     body.validate()?;
     let body = body.into_inner();
-    let mut conn = ctx.db().get().await?;
-    let (message, event) = send_operator_message(
-        &mut conn,
+    let message = operator_reply(
+        &ctx,
+        &router,
         &caller,
         *id,
-        &body.body,
+        body.body,
         body.reply_to_message_id,
     )
     .await?;
-    ctx.publisher().publish(&[event]);
-    ctx.remember_message(&message).await;
     Ok(HttpResponse::Created().json(message))
 }
 
-/// An operator's reply, shared by this endpoint and the inbox WebSocket: stores the message,
+/// An operator's reply, run in the chat's actor by [`operator_reply`]: stores the message,
 /// queues it in the outbox and appends its `message.created` event, in one transaction. The
 /// caller publishes the returned event after this returns (i.e. after the commit).
 pub async fn send_operator_message(
