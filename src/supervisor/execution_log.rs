@@ -1,6 +1,7 @@
 //! The turn's `agent_executions` row: inserted as `running` when the turn starts (so a turn in
 //! flight is visible, and the chat actor can mark it cancelled), finished with the decision,
-//! every rail verdict, the tool calls and the token counts. Each write is one statement.
+//! every rail verdict, the tool calls and the token counts. Each write is one cached statement:
+//! one round trip.
 
 use serde_json::json;
 use std::time::Instant;
@@ -54,9 +55,8 @@ impl Supervisor {
             }),
         };
         let result = match self.ctx.db().get().await {
-            Ok(mut conn) => AgentExecution::create(&mut conn, &form)
+            Ok(mut conn) => AgentExecution::log_start(&mut conn, &form)
                 .await
-                .map(|_| ())
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
@@ -92,9 +92,8 @@ impl Supervisor {
             finished_at: Some(chrono::Utc::now()),
         };
         let result = match self.ctx.db().get().await {
-            Ok(mut conn) => AgentExecution::finish(&mut conn, input.organization_id, id, &form)
+            Ok(mut conn) => AgentExecution::log_finish(&mut conn, input.organization_id, id, &form)
                 .await
-                .map(|_| ())
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };

@@ -8,6 +8,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+mod statements;
+
 use crate::db::schema::agent_executions;
 use crate::domain::{AgentId, ChatId, ExecutionId, MessageId, OrganizationId};
 
@@ -136,6 +138,30 @@ fn relaxed_commit() -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
 }
 
 impl AgentExecution {
+    /// Logs a turn's start: one cached statement, one round trip, relaxed commit (what the
+    /// supervisor calls on every turn; [`create`](Self::create) also returns the row).
+    pub async fn log_start(
+        conn: &mut AsyncPgConnection,
+        form: &AgentExecutionInsertForm,
+    ) -> QueryResult<()> {
+        let _: String = statements::Start(form).get_result(conn).await?;
+        Ok(())
+    }
+
+    /// Logs a turn's outcome: one cached statement, one round trip, relaxed commit; `NotFound`
+    /// when the start was never logged. Every field of `form` is written (a `None` as NULL).
+    pub async fn log_finish(
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        id: ExecutionId,
+        form: &AgentExecutionFinishForm,
+    ) -> QueryResult<()> {
+        let _: String = statements::Finish { org, id, form }
+            .get_result(conn)
+            .await?;
+        Ok(())
+    }
+
     /// Logs a turn's start (one statement, relaxed commit).
     pub async fn create(
         conn: &mut AsyncPgConnection,
