@@ -48,7 +48,6 @@ impl Query for Finish<'_> {
     type SqlType = Text;
 }
 
-
 impl QueryFragment<Pg> for Start<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
         let form = self.0;
