@@ -2,6 +2,8 @@
 //! memory and budgets. Loaded at start-up, overridable per organisation through the API, and
 //! validated by `switchboard check` with file:line errors.
 
+pub mod compiled;
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -111,4 +111,10 @@ impl ChannelTypists {
         };
         self.by_kind.get(&channel.kind)?.start(&channel, chat)
     }
+
+    /// [`start`](Self::start) with the chat's channel already read (an agent turn reads it with
+    /// the chat): no database round trip.
+    pub fn start_on(&self, channel: &Channel, chat: &Chat) -> Option<TypingHandle> {
+        self.by_kind.get(&channel.kind)?.start(channel, chat)
+    }
 }

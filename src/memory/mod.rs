@@ -8,4 +8,4 @@ pub mod short_term;
 
 pub use embedder::{EmbedError, Embedder};
 pub use long_term::{LongTermError, LongTermMemory, RecalledMemory};
-pub use short_term::{MemoryError, ShortTermMemory, WindowEntry};
+pub use short_term::{CachedWindow, MemoryError, ShortTermMemory, WindowEntry};

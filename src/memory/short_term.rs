@@ -104,6 +104,18 @@ impl From<&Message> for WindowEntry {
     }
 }
 
+/// What Redis held for a chat's window: the entries, or a miss with the generation seen (the
+/// rebuild writes back only if no append happened since). Opaque: pass it to
+/// [`ShortTermMemory::complete`].
+#[derive(Debug)]
+pub struct CachedWindow(Cached);
+
+#[derive(Debug)]
+enum Cached {
+    Hit(Vec<WindowEntry>),
+    Miss { generation: Option<String> },
+}
+
 /// The recent-turns store. Cheap to clone.
 #[derive(Clone)]
 pub struct ShortTermMemory {
@@ -182,11 +194,19 @@ impl ShortTermMemory {
         org: OrganizationId,
         chat: ChatId,
     ) -> Result<Vec<WindowEntry>, MemoryError> {
+        let cached = self.cached(chat).await?;
+        self.complete(conn, org, chat, cached).await
+    }
+
+    /// The Redis half of [`window`](Self::window): one round trip, no PostgreSQL, so a caller
+    /// can run it concurrently with its own database reads and finish with
+    /// [`complete`](Self::complete).
+    pub async fn cached(&self, chat: ChatId) -> Result<CachedWindow, MemoryError> {
         let key = self.key(chat);
         let generation_key = self.generation_key(chat);
         let mut redis = self.redis.clone();
         // The generation is read together with the list and before PostgreSQL: any append
-        // after this point makes the write-back below a no-op.
+        // after this point makes the write-back in `complete` a no-op.
         let (items, generation): (Vec<String>, Option<String>) = redis::pipe()
             .atomic()
             .lrange(&key, 0, -1)
@@ -199,13 +219,32 @@ impl ShortTermMemory {
                 .map(|item| serde_json::from_str::<WindowEntry>(item))
                 .collect::<Result<Vec<_>, _>>()
             {
-                Ok(entries) => return Ok(entries),
+                Ok(entries) => return Ok(CachedWindow(Cached::Hit(entries))),
                 Err(e) => {
                     tracing::warn!(chat.id = %chat, error = %e, "unreadable memory window; rebuilding");
                     let _: () = redis.del(&key).await?;
                 }
             }
         }
+        Ok(CachedWindow(Cached::Miss { generation }))
+    }
+
+    /// The window from what [`cached`](Self::cached) found: as is when Redis had it, otherwise
+    /// rebuilt from PostgreSQL and written back (see [`window`](Self::window)).
+    pub async fn complete(
+        &self,
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        chat: ChatId,
+        cached: CachedWindow,
+    ) -> Result<Vec<WindowEntry>, MemoryError> {
+        let generation = match cached.0 {
+            Cached::Hit(entries) => return Ok(entries),
+            Cached::Miss { generation } => generation,
+        };
+        let key = self.key(chat);
+        let generation_key = self.generation_key(chat);
+        let mut redis = self.redis.clone();
         let limit = i64::try_from(self.window).unwrap_or(i64::MAX);
         let entries: Vec<WindowEntry> = Message::recent_window(conn, org, chat, limit)
             .await?

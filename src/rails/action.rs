@@ -89,8 +89,14 @@ impl ActionRails {
         channel: Option<ChannelKind>,
         now: DateTime<Utc>,
     ) -> Vec<RailVerdict> {
-        let contact = match self.load_contact(org, contact_id).await {
-            Ok(Some(contact)) => contact,
+        // The contact's row and suppression (PostgreSQL) and the volume counters (Redis) do
+        // not depend on each other: one round trip to each, at the same time.
+        let (contact, volume) = tokio::join!(
+            self.contact_and_suppression(org, contact_id, channel),
+            self.check_volume(policy, org, contact_id, now)
+        );
+        let (contact, suppression) = match contact {
+            Ok(Some(found)) => found,
             Ok(None) => {
                 return vec![RailVerdict::new(
                     ACTION_SUPPRESSION,
@@ -103,64 +109,41 @@ impl ActionRails {
                 return vec![unavailable(ACTION_SUPPRESSION, &e)];
             }
         };
-        let mut verdicts = vec![self.check_suppression(&contact, channel).await];
+        let mut verdicts = vec![suppression];
         verdicts.push(check_quiet_hours(policy, contact.timezone.as_deref(), now));
-        verdicts.extend(self.check_volume(policy, org, contact_id, now).await);
+        verdicts.extend(volume);
         verdicts
     }
 
-    async fn load_contact(
+    /// The contact (`None` when not in the organisation) and the `action.suppression` verdict,
+    /// on one pooled connection.
+    async fn contact_and_suppression(
         &self,
         org: OrganizationId,
         contact: ContactId,
-    ) -> Result<Option<Contact>, RailError> {
+        channel: Option<ChannelKind>,
+    ) -> Result<Option<(Contact, RailVerdict)>, RailError> {
         use diesel::OptionalExtension;
         let mut conn = self
             .db
             .get()
             .await
             .map_err(|e| RailError::Pool(e.to_string()))?;
-        Ok(Contact::find(&mut conn, org, contact).await.optional()?)
-    }
-
-    async fn check_suppression(
-        &self,
-        contact: &Contact,
-        channel: Option<ChannelKind>,
-    ) -> RailVerdict {
-        let decision = match self.suppression_reason(contact, channel).await {
+        let Some(contact) = Contact::find(&mut conn, org, contact).await.optional()? else {
+            return Ok(None);
+        };
+        let decision = match suppression_reason(&mut conn, &contact, channel).await {
             Ok(None) => RailDecision::Allow,
             Ok(Some(reason)) => RailDecision::Block { reason },
-            Err(e) => return unavailable(ACTION_SUPPRESSION, &e),
+            Err(e) => {
+                let verdict = unavailable(ACTION_SUPPRESSION, &e);
+                return Ok(Some((contact, verdict)));
+            }
         };
-        RailVerdict::new(ACTION_SUPPRESSION, decision)
-    }
-
-    async fn suppression_reason(
-        &self,
-        contact: &Contact,
-        channel: Option<ChannelKind>,
-    ) -> Result<Option<String>, RailError> {
-        if contact.unsubscribed_at.is_some() {
-            return Ok(Some("contact opted out".into()));
-        }
-        if contact.bounced_at.is_some() && channel == Some(ChannelKind::Email) {
-            return Ok(Some("contact's email bounced".into()));
-        }
-        let mut conn = self
-            .db
-            .get()
-            .await
-            .map_err(|e| RailError::Pool(e.to_string()))?;
-        let hits = suppression::entries_for(&mut conn, contact).await?;
-        let relevant = hits.into_iter().find(|(kind, _)| match channel {
-            None => true,
-            Some(ChannelKind::Email) => kind == "email",
-            Some(ChannelKind::Telegram) => kind == "telegram",
-            Some(ChannelKind::Web) => false,
-        });
-        Ok(relevant
-            .map(|(kind, reason)| format!("contact's {kind} address is suppressed ({reason})")))
+        Ok(Some((
+            contact,
+            RailVerdict::new(ACTION_SUPPRESSION, decision),
+        )))
     }
 
     async fn check_volume(
@@ -255,6 +238,28 @@ impl ActionRails {
             .await?;
         Ok(())
     }
+}
+
+/// Why a send to `contact` on `channel` is suppressed, if it is.
+async fn suppression_reason(
+    conn: &mut diesel_async::AsyncPgConnection,
+    contact: &Contact,
+    channel: Option<ChannelKind>,
+) -> Result<Option<String>, RailError> {
+    if contact.unsubscribed_at.is_some() {
+        return Ok(Some("contact opted out".into()));
+    }
+    if contact.bounced_at.is_some() && channel == Some(ChannelKind::Email) {
+        return Ok(Some("contact's email bounced".into()));
+    }
+    let hits = suppression::entries_for(conn, contact).await?;
+    let relevant = hits.into_iter().find(|(kind, _)| match channel {
+        None => true,
+        Some(ChannelKind::Email) => kind == "email",
+        Some(ChannelKind::Telegram) => kind == "telegram",
+        Some(ChannelKind::Web) => false,
+    });
+    Ok(relevant.map(|(kind, reason)| format!("contact's {kind} address is suppressed ({reason})")))
 }
 
 /// A rail that could not check fails closed.

@@ -3,6 +3,7 @@
 //! them, ends their campaign sequences and cancels pending agent follow-ups, in one transaction.
 
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::db::models::Contact;
@@ -32,26 +33,48 @@ pub fn addresses_of(contact: &Contact) -> Vec<(&'static str, String)> {
     out
 }
 
-/// Suppression entries matching any of the contact's addresses: `(address_kind, reason)`.
+/// Suppression entries matching any of the contact's addresses: `(address_kind, reason)`, in
+/// the order of [`addresses_of`]. One statement for all addresses.
 pub async fn entries_for(
     conn: &mut AsyncPgConnection,
     contact: &Contact,
 ) -> QueryResult<Vec<(String, String)>> {
-    let mut found = Vec::new();
-    for (kind, address) in addresses_of(contact) {
-        let hit: Option<String> = suppression_list::table
-            .filter(suppression_list::organization_id.eq(contact.organization_id))
-            .filter(suppression_list::address_kind.eq(kind))
-            .filter(suppression_list::address.eq(&address))
-            .select(suppression_list::reason)
-            .first(conn)
-            .await
-            .optional()?;
-        if let Some(reason) = hit {
-            found.push((kind.to_owned(), reason));
-        }
+    let addresses = addresses_of(contact);
+    if addresses.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(found)
+    let mut query = suppression_list::table
+        .filter(suppression_list::organization_id.eq(contact.organization_id))
+        .select((
+            suppression_list::address_kind,
+            suppression_list::address,
+            suppression_list::reason,
+        ))
+        .into_boxed();
+    let mut any: Option<
+        Box<dyn BoxableExpression<suppression_list::table, diesel::pg::Pg, SqlType = Bool>>,
+    > = None;
+    for (kind, address) in &addresses {
+        let this = suppression_list::address_kind
+            .eq(*kind)
+            .and(suppression_list::address.eq(address.clone()));
+        any = Some(match any {
+            None => Box::new(this),
+            Some(before) => Box::new(before.or(this)),
+        });
+    }
+    if let Some(any) = any {
+        query = query.filter(any);
+    }
+    let rows: Vec<(String, String, String)> = query.load(conn).await?;
+    Ok(addresses
+        .iter()
+        .filter_map(|(kind, address)| {
+            rows.iter()
+                .find(|(k, a, _)| k == kind && a == address)
+                .map(|(_, _, reason)| ((*kind).to_owned(), reason.clone()))
+        })
+        .collect())
 }
 
 /// What an opt-out changed.

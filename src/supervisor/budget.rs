@@ -3,12 +3,20 @@
 //! in a process) and reset each day without a sweeper.
 
 use chrono::Utc;
-use redis::AsyncCommands;
 
 use crate::context::AppContext;
 use crate::domain::{ChatId, OrganizationId};
 
 const TTL_SECS: i64 = 2 * 24 * 3600;
+
+/// Today's counts as a turn starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TurnCount {
+    /// Turns of this chat today, this one included.
+    pub turns: u64,
+    /// Tokens the agent spent today before this turn.
+    pub tokens_spent: u64,
+}
 
 /// The daily counters of one agent in one chat.
 pub struct BudgetKeys {
@@ -26,23 +34,21 @@ impl BudgetKeys {
         }
     }
 
-    /// Counts a turn; returns the count including this one.
-    pub async fn take_turn(&self, ctx: &AppContext) -> redis::RedisResult<u64> {
+    /// Counts a turn and reads the agent's tokens spent today, in one atomic round trip.
+    pub async fn take_turn(&self, ctx: &AppContext) -> redis::RedisResult<TurnCount> {
         let mut redis = ctx.redis();
-        let (count,): (u64,) = redis::pipe()
+        let (turns, tokens_spent): (u64, Option<u64>) = redis::pipe()
             .atomic()
             .incr(&self.turns, 1)
             .expire(&self.turns, TTL_SECS)
             .ignore()
+            .get(&self.tokens)
             .query_async(&mut redis)
             .await?;
-        Ok(count)
-    }
-
-    /// Tokens spent today by the agent.
-    pub async fn tokens_spent(&self, ctx: &AppContext) -> redis::RedisResult<u64> {
-        let spent: Option<u64> = ctx.redis().get(&self.tokens).await?;
-        Ok(spent.unwrap_or(0))
+        Ok(TurnCount {
+            turns,
+            tokens_spent: tokens_spent.unwrap_or(0),
+        })
     }
 
     /// Adds spent tokens.

@@ -1,13 +1,11 @@
-//! Builds an agent turn's prompt context from PostgreSQL (contact, company, open deal), Redis
-//! (the chat window) and long-term memory.
+//! Builds an agent turn's prompt context from the turn's facts (contact, company, open deal,
+//! read by `facts`), the chat window (Redis) and long-term memory.
 
-use diesel_async::AsyncPgConnection;
-
+use super::facts::TurnFacts;
 use crate::agents::MemorySettings;
-use crate::context::AppContext;
-use crate::db::models::{AiAgent, Channel, Chat, Company, Contact, Organization};
+use crate::db::models::AiAgent;
 use crate::domain::{ChannelKind, Direction, MessageId, SenderKind};
-use crate::memory::LongTermMemory;
+use crate::memory::{LongTermMemory, WindowEntry};
 use crate::prompts::context::ContactContext;
 use crate::prompts::turn::{
     AgentFacts, AgentTurnContext, FollowupFacts, Limits, MemoryFacts, OrganizationFacts, WindowLine,
@@ -28,39 +26,20 @@ pub struct Built {
     pub contact_phone: Option<String>,
 }
 
-/// Reads everything the prompt needs.
+/// Builds the prompt context from the turn's facts and chat window, recalling long-term
+/// memories of the contact on the way (the one read left here: it needs the burst's text).
 pub async fn build(
-    ctx: &AppContext,
     memory: &LongTermMemory,
-    conn: &mut AsyncPgConnection,
-    chat: &Chat,
+    facts: &TurnFacts,
     agent: &AiAgent,
+    window: &[WindowEntry],
     burst: &[MessageId],
     followup_note: Option<&str>,
 ) -> Result<Built, String> {
+    let chat = &facts.chat;
     let org = chat.organization_id;
+    let contact = &facts.contact;
     let settings: MemorySettings = serde_json::from_value(agent.memory.clone()).unwrap_or_default();
-    let organization = Organization::find(conn, org)
-        .await
-        .map_err(|e| format!("organisation: {e}"))?;
-    let contact = Contact::find(conn, org, chat.contact_id)
-        .await
-        .map_err(|e| format!("contact: {e}"))?;
-    let channel = Channel::find(conn, org, chat.channel_id)
-        .await
-        .map_err(|e| format!("channel: {e}"))?;
-    let company = match contact.company_id {
-        Some(id) => Company::find(conn, org, id).await.ok(),
-        None => None,
-    };
-    let deal = super::deal::open_deal(conn, org, contact.id)
-        .await
-        .map_err(|e| format!("deal: {e}"))?;
-    let window = ctx
-        .short_term()
-        .window(conn, org, chat.id)
-        .await
-        .map_err(|e| format!("chat window: {e}"))?;
     let contact_text = window
         .iter()
         .filter(|e| burst.contains(&e.id))
@@ -123,13 +102,13 @@ pub async fn build(
                 instructions: agent.description.clone(),
             },
             organization: OrganizationFacts {
-                name: organization.name,
+                name: facts.organization_name.clone(),
             },
             contact: AgentTurnContext::contact_value(&ContactContext::new(
-                &contact,
-                company.as_ref(),
+                contact,
+                facts.company.as_ref(),
             )),
-            deal,
+            deal: facts.deal.clone(),
             memories,
             window: lines,
             limits: Limits { max_chars },
@@ -139,7 +118,7 @@ pub async fn build(
             },
         },
         contact_text,
-        channel: channel.kind,
+        channel: facts.channel.kind,
         contact_email: contact.email.clone(),
         contact_phone: contact.phone.clone(),
     })

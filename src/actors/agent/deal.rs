@@ -4,17 +4,24 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::schema::{deals, pipeline_stages, pipelines};
-use crate::domain::{ContactId, OrganizationId, StageOutcome};
+use crate::db::schema::{chats, deals, pipeline_stages, pipelines};
+use crate::domain::{ChatId, OrganizationId, StageOutcome};
 use crate::prompts::turn::{DealFacts, TurnDeal};
 
-/// The contact's open deal, if any.
-pub async fn open_deal(
-    conn: &mut AsyncPgConnection,
+/// The open deal of the chat's contact, if any. Found through the chat (not the contact id) so
+/// it can be pipelined with the statement that reads the chat.
+pub async fn open_deal_of_chat(
+    mut conn: &AsyncPgConnection,
     org: OrganizationId,
-    contact: ContactId,
+    chat: ChatId,
 ) -> QueryResult<Option<TurnDeal>> {
     let row: Option<(String, Option<i64>, String, String, String)> = deals::table
+        .inner_join(
+            chats::table.on(chats::contact_id
+                .nullable()
+                .eq(deals::contact_id)
+                .and(chats::organization_id.eq(deals::organization_id))),
+        )
         .inner_join(
             pipeline_stages::table.on(pipeline_stages::id
                 .eq(deals::stage_id)
@@ -26,7 +33,7 @@ pub async fn open_deal(
                 .and(pipelines::organization_id.eq(deals::organization_id))),
         )
         .filter(deals::organization_id.eq(org))
-        .filter(deals::contact_id.eq(contact))
+        .filter(chats::id.eq(chat))
         .filter(pipeline_stages::outcome.eq(StageOutcome::Open.as_str()))
         .order((deals::updated_at.desc(), deals::id.desc()))
         .select((
@@ -36,7 +43,7 @@ pub async fn open_deal(
             pipeline_stages::name,
             pipelines::name,
         ))
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()?;
     Ok(

@@ -10,12 +10,17 @@ use crate::actors::chat::{TurnDecision, TurnHandler, TurnRequest};
 use crate::agents::Budgets;
 use crate::channels::ChannelTypists;
 use crate::context::AppContext;
+use diesel_async::AsyncPgConnection;
+
+use super::facts::TurnFacts;
+use crate::agents::compiled::PerAgent;
 use crate::db::DbConn;
-use crate::db::models::{AiAgent, Chat};
+use crate::db::models::AiAgent;
 use crate::domain::{AgentId, Autonomy, ChatId, OrganizationId};
 use crate::inbox::{Signal, Typist};
 use crate::llm::LlmError;
-use crate::memory::LongTermMemory;
+use crate::memory::{CachedWindow, LongTermMemory, MemoryError, ShortTermMemory};
+use crate::prompts::CompiledInline;
 use crate::supervisor::{Supervisor, TurnInput};
 use crate::tools::ToolExecutor;
 
@@ -32,8 +37,11 @@ struct Inner {
     ctx: AppContext,
     supervisor: Supervisor,
     memory: LongTermMemory,
+    short_term: ShortTermMemory,
     typists: ChannelTypists,
     per_agent: Mutex<HashMap<AgentId, Arc<Semaphore>>>,
+    /// Each agent's compiled prompt template, rebuilt when the agent's template changes.
+    prompts: PerAgent<String, CompiledInline>,
 }
 
 impl AgentTurnHandler {
@@ -57,9 +65,11 @@ impl AgentTurnHandler {
             inner: Arc::new(Inner {
                 supervisor: Supervisor::new(ctx.clone(), llm, tools),
                 memory,
+                short_term: ctx.short_term(),
                 typists,
                 ctx: ctx.clone(),
                 per_agent: Mutex::new(HashMap::new()),
+                prompts: PerAgent::default(),
             }),
         })
     }
@@ -88,46 +98,45 @@ impl AgentTurnHandler {
     /// Thinks about one turn (see the module docs); never writes what the chat shows.
     pub async fn take_turn(&self, request: TurnRequest) -> TurnDecision {
         let inner = &self.inner;
-        let org = request.organization_id;
-        let mut conn = match inner.ctx.db().get().await {
+        let conn = match inner.ctx.db().get().await {
             Ok(conn) => conn,
             Err(e) => {
                 tracing::warn!(chat.id = %request.chat_id, error = %e, "no database connection for an agent turn");
                 return TurnDecision::Nothing;
             }
         };
-        let chat = match Chat::find(&mut conn, org, request.chat_id).await {
-            Ok(chat) => chat,
-            Err(e) => {
-                tracing::warn!(chat.id = %request.chat_id, error = %e, "agent turn for an unreadable chat");
-                return TurnDecision::Nothing;
-            }
-        };
-        if chat.autonomy == Autonomy::Off || chat.assigned_user_id.is_some() {
-            return TurnDecision::Nothing;
-        }
-        let Some(assigned) = chat.assigned_agent_id else {
+        let Some((facts, window)) = self.read(&conn, &request).await else {
             return TurnDecision::Nothing;
         };
-        let agent_id =
-            crate::actors::chat::followup_agent(&mut conn, org, request.followup.as_ref())
-                .await
-                .unwrap_or(assigned);
-        let agent = match AiAgent::find(&mut conn, org, agent_id).await {
-            Ok(agent) if agent.active => agent,
-            Ok(_) => return TurnDecision::Nothing,
-            Err(e) => {
-                tracing::warn!(chat.id = %chat.id, agent.id = %agent_id, error = %e, "the chat's agent cannot be read");
-                return TurnDecision::Nothing;
-            }
+        let Some(agent_id) = admitted_agent(&facts) else {
+            return TurnDecision::Nothing;
         };
         let permits = self.permits(agent_id);
-        let Ok(_permit) = permits.acquire().await else {
+        // Read before the permit, the facts are fresh when it was free; after a wait they are
+        // read again (and the turn re-admitted), as the agent's other turns may have changed them.
+        let (_permit, facts, window) = match permits.clone().try_acquire_owned() {
+            Ok(permit) => (permit, facts, window),
+            Err(tokio::sync::TryAcquireError::Closed) => return TurnDecision::Nothing,
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                let Ok(permit) = permits.acquire_owned().await else {
+                    return TurnDecision::Nothing;
+                };
+                let Some((facts, window)) = self.read(&conn, &request).await else {
+                    return TurnDecision::Nothing;
+                };
+                if admitted_agent(&facts).is_none() {
+                    return TurnDecision::Nothing;
+                }
+                (permit, facts, window)
+            }
+        };
+        let Some(agent) = facts.agent.clone() else {
             return TurnDecision::Nothing;
         };
-        let _typing = Typing::start(&inner.ctx, org, chat.id, agent_id);
-        let channel_typing = inner.typists.start(&mut conn, &chat).await;
-        let decision = self.decide(conn, &chat, &agent, &request).await;
+        let org = request.organization_id;
+        let _typing = Typing::start(&inner.ctx, org, facts.chat.id, agent.id);
+        let channel_typing = inner.typists.start_on(&facts.channel, &facts.chat);
+        let decision = self.decide(conn, &facts, &agent, window, &request).await;
         // The channel's indicator is over before the outcome reaches the chat actor, so no
         // chat action can follow the reply it sends.
         if let Some(typing) = channel_typing {
@@ -136,27 +145,68 @@ impl AgentTurnHandler {
         decision
     }
 
+    /// The turn's facts from PostgreSQL and its chat window from Redis, concurrently (one
+    /// round trip to each). `None` when the chat cannot be read.
+    async fn read(
+        &self,
+        conn: &AsyncPgConnection,
+        request: &TurnRequest,
+    ) -> Option<(TurnFacts, Result<CachedWindow, MemoryError>)> {
+        let org = request.organization_id;
+        let (facts, window) = tokio::join!(
+            TurnFacts::read(conn, org, request.chat_id, request.followup.as_ref()),
+            self.inner.short_term.cached(request.chat_id),
+        );
+        match facts {
+            Ok(Some(facts)) => Some((facts, window)),
+            Ok(None) => {
+                tracing::warn!(chat.id = %request.chat_id, "agent turn for an unreadable chat: not in the organisation");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(chat.id = %request.chat_id, error = %e, "agent turn for an unreadable chat");
+                None
+            }
+        }
+    }
+
     /// The thinking part of a turn, while the indicators run.
     async fn decide(
         &self,
         mut conn: DbConn,
-        chat: &Chat,
+        facts: &TurnFacts,
         agent: &AiAgent,
+        window: Result<CachedWindow, MemoryError>,
         request: &TurnRequest,
     ) -> TurnDecision {
         let inner = &self.inner;
         let org = request.organization_id;
-        let built = match super::context::build(
-            &inner.ctx,
-            &inner.memory,
-            &mut conn,
-            chat,
-            agent,
-            &request.messages,
-            request.followup.as_ref().map(|f| f.note.as_str()),
-        )
-        .await
-        {
+        let chat = &facts.chat;
+        let window = match window {
+            Ok(cached) => {
+                inner
+                    .short_term
+                    .complete(&mut conn, org, chat.id, cached)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        drop(conn);
+        let built = match window {
+            Ok(window) => {
+                super::context::build(
+                    &inner.memory,
+                    facts,
+                    agent,
+                    &window,
+                    &request.messages,
+                    request.followup.as_ref().map(|f| f.note.as_str()),
+                )
+                .await
+            }
+            Err(e) => Err(format!("chat window: {e}")),
+        };
+        let built = match built {
             Ok(built) => built,
             Err(e) => {
                 return TurnDecision::Handoff(format!(
@@ -164,17 +214,21 @@ impl AgentTurnHandler {
                 ));
             }
         };
-        drop(conn);
-        let system_prompt =
-            match crate::prompts::render_inline(&agent.prompt_template, &built.context) {
-                Ok(text) => text,
-                Err(e) => {
-                    return TurnDecision::Handoff(format!(
-                        "agent {}'s prompt does not render ({e}); fix the agent's prompt template",
-                        agent.name
-                    ));
-                }
-            };
+        let rendered = inner
+            .prompts
+            .get_or_build(agent.id, &agent.prompt_template, |source| {
+                CompiledInline::compile(source)
+            })
+            .and_then(|template| template.render(&built.context));
+        let system_prompt = match rendered {
+            Ok(text) => text,
+            Err(e) => {
+                return TurnDecision::Handoff(format!(
+                    "agent {}'s prompt does not render ({e}); fix the agent's prompt template",
+                    agent.name
+                ));
+            }
+        };
         let budgets: Budgets = serde_json::from_value(agent.budgets.clone()).unwrap_or_default();
         let model = if agent.model.trim().is_empty() {
             inner.ctx.config().llm.chat_model.clone()
@@ -209,6 +263,24 @@ impl TurnHandler for AgentTurnHandler {
     fn run_turn(&self, request: TurnRequest) -> BoxFuture<'static, TurnDecision> {
         let this = self.clone();
         Box::pin(async move { this.take_turn(request).await })
+    }
+}
+
+/// The agent that may take this turn, or `None`: autonomy off, a human assignee, no assigned
+/// agent, or the turn's agent unreadable or inactive.
+fn admitted_agent(facts: &TurnFacts) -> Option<AgentId> {
+    let chat = &facts.chat;
+    if chat.autonomy == Autonomy::Off || chat.assigned_user_id.is_some() {
+        return None;
+    }
+    chat.assigned_agent_id?;
+    match &facts.agent {
+        Some(agent) if agent.active => Some(agent.id),
+        Some(_) => None,
+        None => {
+            tracing::warn!(chat.id = %chat.id, agent.id = ?chat.assigned_agent_id, "the chat's agent cannot be read");
+            None
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod context;
 mod deal;
+mod facts;
 mod handler;
 
 pub use handler::{AgentTurnHandler, PER_AGENT_CONCURRENCY};

@@ -4,9 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+mod statements;
 
 use crate::db::schema::agent_executions;
 use crate::domain::{AgentId, ChatId, ExecutionId, MessageId, OrganizationId};
@@ -120,56 +122,77 @@ pub struct AgentExecutionFinishForm {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-/// Makes the current transaction commit without waiting for its WAL flush. The execution log is
-/// an account of a decision, not the decision's effect: a turn's reply, draft or hand-off is
-/// committed afterwards with a normal (flushed) commit, and flushing WAL is sequential, so the log
-/// row is durable no later than the outcome it explains. A turn whose outcome writes nothing risks
-/// at most the WAL writer's last few hundred milliseconds of log rows in a crash; in exchange a
-/// turn pays no disk flush for logging (measured in `benches/agent_turn.rs`).
-async fn relaxed_commit(conn: &mut AsyncPgConnection) -> QueryResult<()> {
-    diesel::sql_query("SET LOCAL synchronous_commit = off")
-        .execute(conn)
-        .await
-        .map(|_| ())
+/// Makes the statement it is part of commit without waiting for its WAL flush. The execution
+/// log is an account of a decision, not the decision's effect: a turn's reply, draft or hand-off
+/// is committed afterwards with a normal (flushed) commit, and flushing WAL is sequential, so the
+/// log row is durable no later than the outcome it explains. A turn whose outcome writes nothing
+/// risks at most the WAL writer's last few hundred milliseconds of log rows in a crash; in
+/// exchange a turn pays no disk flush for logging (measured in `benches/agent_turn.rs`).
+///
+/// It is evaluated in the statement's `RETURNING` list, i.e. while the statement runs in its
+/// implicit transaction: `set_config(.., is_local => true)` lasts until that transaction ends,
+/// and PostgreSQL reads `synchronous_commit` when it commits, so this is `SET LOCAL` without
+/// the `BEGIN`, `SET` and `COMMIT` round trips of an explicit transaction.
+fn relaxed_commit() -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
+    diesel::dsl::sql("set_config('synchronous_commit', 'off', true)")
 }
 
 impl AgentExecution {
-    /// Logs a turn's start.
+    /// Logs a turn's start: one cached statement, one round trip, relaxed commit (what the
+    /// supervisor calls on every turn; [`create`](Self::create) also returns the row).
+    pub async fn log_start(
+        conn: &mut AsyncPgConnection,
+        form: &AgentExecutionInsertForm,
+    ) -> QueryResult<()> {
+        let _: String = statements::Start(form).get_result(conn).await?;
+        Ok(())
+    }
+
+    /// Logs a turn's outcome: one cached statement, one round trip, relaxed commit; `NotFound`
+    /// when the start was never logged. Every field of `form` is written (a `None` as NULL).
+    pub async fn log_finish(
+        conn: &mut AsyncPgConnection,
+        org: OrganizationId,
+        id: ExecutionId,
+        form: &AgentExecutionFinishForm,
+    ) -> QueryResult<()> {
+        let _: String = statements::Finish { org, id, form }
+            .get_result(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Logs a turn's start (one statement, relaxed commit).
     pub async fn create(
         conn: &mut AsyncPgConnection,
         form: &AgentExecutionInsertForm,
     ) -> QueryResult<Self> {
-        conn.transaction(async |conn| {
-            relaxed_commit(conn).await?;
-            diesel::insert_into(agent_executions::table)
-                .values(form)
-                .returning(Self::as_returning())
-                .get_result(conn)
-                .await
-        })
-        .await
+        let (row, _): (Self, String) = diesel::insert_into(agent_executions::table)
+            .values(form)
+            .returning((Self::as_returning(), relaxed_commit()))
+            .get_result(conn)
+            .await?;
+        Ok(row)
     }
 
-    /// Logs a turn's outcome.
+    /// Logs a turn's outcome (one statement, relaxed commit); `NotFound` when the start was
+    /// never logged.
     pub async fn finish(
         conn: &mut AsyncPgConnection,
         org: OrganizationId,
         id: ExecutionId,
         form: &AgentExecutionFinishForm,
     ) -> QueryResult<Self> {
-        conn.transaction(async |conn| {
-            relaxed_commit(conn).await?;
-            diesel::update(
-                agent_executions::table
-                    .filter(agent_executions::organization_id.eq(org))
-                    .filter(agent_executions::id.eq(id)),
-            )
-            .set(form)
-            .returning(Self::as_returning())
-            .get_result(conn)
-            .await
-        })
-        .await
+        let (row, _): (Self, String) = diesel::update(
+            agent_executions::table
+                .filter(agent_executions::organization_id.eq(org))
+                .filter(agent_executions::id.eq(id)),
+        )
+        .set(form)
+        .returning((Self::as_returning(), relaxed_commit()))
+        .get_result(conn)
+        .await?;
+        Ok(row)
     }
 
     /// Marks the chat's still-running turn that answered up to `message` (`None`: a follow-up
