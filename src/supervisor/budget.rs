@@ -26,6 +26,16 @@ impl BudgetKeys {
         }
     }
 
+    /// Today's token counter of the agent alone, for work outside a chat (pitches): the same
+    /// counter its turns spend from. Its turn counter is one no chat uses.
+    pub fn for_agent(ctx: &AppContext, org: OrganizationId, agent: &str) -> Self {
+        let day = Utc::now().format("%Y%m%d");
+        Self {
+            turns: ctx.redis_key(&format!("budget:turns:{org}:no-chat:{day}")),
+            tokens: ctx.redis_key(&format!("budget:tokens:{org}:{agent}:{day}")),
+        }
+    }
+
     /// Counts a turn; returns the count including this one.
     pub async fn take_turn(&self, ctx: &AppContext) -> redis::RedisResult<u64> {
         let mut redis = ctx.redis();
