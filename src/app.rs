@@ -96,6 +96,7 @@ pub async fn serve(ctx: AppContext) -> anyhow::Result<()> {
     let listener =
         TcpListener::bind(&bind).map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
     check_embedding_dimensions(&ctx).await?;
+    crate::agents::provision::provision_all(&ctx).await?;
     let running = build_server(ctx.clone(), listener)?;
     tracing::info!(addr = %running.addr, "switchboard listening");
     println!(

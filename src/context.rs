@@ -27,6 +27,7 @@ struct Inner {
     hub: InboxHub,
     publisher: EventPublisher,
     llm: LlmClient,
+    agents: crate::agents::catalog::AgentCatalog,
 }
 
 impl AppContext {
@@ -53,6 +54,7 @@ impl AppContext {
             EventPublisher::new(redis.clone(), config.redis.key_prefix.clone(), hub.clone());
         let llm = LlmClient::new(&config.llm)
             .map_err(|e| anyhow::anyhow!("cannot build the model client: {e}"))?;
+        let agents = crate::agents::catalog::AgentCatalog::load(&config.paths);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -63,6 +65,7 @@ impl AppContext {
                 hub,
                 publisher,
                 llm,
+                agents,
             }),
         })
     }
@@ -112,6 +115,12 @@ impl AppContext {
     /// one bounded client and the breaker's state is the agents' health.
     pub fn llm(&self) -> &LlmClient {
         &self.inner.llm
+    }
+
+    /// `agents/*.toml` with their prompts as read at start-up: what every organisation's file
+    /// agents are provisioned from (`crate::agents::provision`).
+    pub fn agent_catalog(&self) -> &crate::agents::catalog::AgentCatalog {
+        &self.inner.agents
     }
 
     /// Long-term memory embedding with the shared model client (cheap: shares the pool).

@@ -77,6 +77,28 @@ pub async fn create_organization(
     Ok(created)
 }
 
+/// Creates an organisation like [`create_organization`] and gives it the agents of
+/// `agents/*.toml` (the context's catalog) right away, so its chats can be assigned to them
+/// without waiting for the next start-up. Every path that creates organisations in a running
+/// deployment goes through here.
+pub async fn create_organization_with_agents(
+    ctx: &AppContext,
+    name: &str,
+    slug: &str,
+    owner_email: &str,
+    owner_password: &str,
+) -> anyhow::Result<NewOrganization> {
+    let mut conn = ctx.db().get().await?;
+    let created = create_organization(&mut conn, name, slug, owner_email, owner_password).await?;
+    crate::agents::provision::provision_organization(
+        &mut conn,
+        created.organization.id,
+        ctx.agent_catalog(),
+    )
+    .await?;
+    Ok(created)
+}
+
 /// Creates an API key and returns it with its plaintext (shown once).
 pub async fn create_api_key(
     conn: &mut AsyncPgConnection,
@@ -154,7 +176,8 @@ pub async fn seed_demo(ctx: &AppContext) -> anyhow::Result<DemoWorkspace> {
         }
         Err(diesel::result::Error::NotFound) => {
             let created =
-                create_organization(&mut conn, "Demo Sales", "demo", DEMO_EMAIL, &password).await?;
+                create_organization_with_agents(ctx, "Demo Sales", "demo", DEMO_EMAIL, &password)
+                    .await?;
             crate::seed_content::seed_demo_content(
                 &mut conn,
                 created.organization.id,

@@ -1,14 +1,15 @@
 //! The demo workspace's sample data: companies, contacts, a sales pipeline with deals, the
-//! channels of `channels/*.toml`, the agents of `agents/*.toml` (with their prompts), a pitch
-//! template and one conversation, so there is something to click through right away.
+//! channels of `channels/*.toml`, a pitch template and one conversation assigned to the SDR
+//! agent (the agents of `agents/*.toml` come from provisioning, like every organisation's), so
+//! there is something to click through right away.
 
 use diesel_async::AsyncPgConnection;
 use std::collections::BTreeMap;
 
 use crate::config::PathsConfig;
 use crate::db::models::*;
+use crate::db::pagination::PageRequest;
 use crate::domain::*;
-use crate::prompts::PromptRegistry;
 
 struct DemoCompany {
     name: &'static str,
@@ -176,38 +177,23 @@ pub async fn seed_demo_content(
         }
     }
 
-    let (prompts, _) = PromptRegistry::load_lenient(&paths.prompts_dir);
-    let (agents, _) = crate::agents::load_dir(&paths.agents_dir, Some(&prompts));
-    let mut sdr = None;
-    for loaded in agents {
-        let definition = loaded.definition;
-        let prompt_template =
-            std::fs::read_to_string(paths.prompts_dir.join(format!("{}.hbs", definition.prompt)))?;
-        let agent = AiAgent::create(
-            conn,
-            &AiAgentInsertForm {
-                id: AgentId::new(),
-                organization_id: org,
-                name: definition.name.clone(),
-                kind: definition.kind,
-                description: definition.description.clone(),
-                model: definition.model.clone(),
-                temperature: definition.temperature,
-                max_tokens: definition.max_tokens as i32,
-                prompt_template,
-                tools: definition.tools.clone(),
-                guardrails: serde_json::to_value(&definition.guardrails)?,
-                autonomy: definition.autonomy,
-                memory: serde_json::to_value(&definition.memory)?,
-                budgets: serde_json::to_value(&definition.budgets)?,
-                active: true,
-            },
-        )
-        .await?;
-        if agent.kind == AgentKind::Sdr {
-            sdr = Some(agent.id);
-        }
-    }
+    // The file agents were provisioned with the organisation; the demo chat is the SDR's.
+    let sdr = AiAgent::list(
+        conn,
+        org,
+        &AiAgentFilter {
+            kind: Some(AgentKind::Sdr),
+            active: Some(true),
+        },
+        PageRequest {
+            limit: 1,
+            after: None,
+        },
+    )
+    .await?
+    .items
+    .first()
+    .map(|agent| agent.id);
 
     Template::create(conn, &TemplateInsertForm {
         id: TemplateId::new(),

@@ -2,7 +2,9 @@
 //! memory and budgets. Loaded at start-up, overridable per organisation through the API, and
 //! validated by `switchboard check` with file:line errors.
 
+pub mod catalog;
 pub mod compiled;
+pub mod provision;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

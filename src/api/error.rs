@@ -383,6 +383,23 @@ impl From<crate::pitches::PitchError> for ApiError {
                 format!("the pitch was blocked by a guardrail: {reason}"),
             )
             .with_details(json!({ "rail": rail, "reason": reason })),
+            E::BudgetExhausted {
+                agent,
+                tokens_per_day,
+            } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "agent_budget_exhausted",
+                format!(
+                    "agent {agent} has spent its budget of {tokens_per_day} tokens for today; \
+                     raise budgets.tokens_per_day or try again tomorrow (UTC)"
+                ),
+            )
+            .with_details(json!({ "agent": agent, "tokens_per_day": tokens_per_day })),
+            e @ E::BudgetUnavailable(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "budget_unavailable",
+                e.to_string(),
+            ),
             E::Db(e) => e.into(),
             E::Pool(e) => e.into(),
         }

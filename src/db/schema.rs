@@ -48,6 +48,21 @@ diesel::table! {
     use diesel::sql_types::*;
     use pgvector::sql_types::*;
 
+    ai_agent_origins (organization_id, source_file) {
+        organization_id -> Uuid,
+        source_file -> Text,
+        agent_id -> Nullable<Uuid>,
+        definition_hash -> Text,
+        overridden_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
     ai_agents (id) {
         id -> Uuid,
         organization_id -> Uuid,
@@ -639,6 +654,7 @@ diesel::table! {
 
 diesel::joinable!(agent_executions -> organizations (organization_id));
 diesel::joinable!(agent_memories -> organizations (organization_id));
+diesel::joinable!(ai_agent_origins -> organizations (organization_id));
 diesel::joinable!(ai_agents -> organizations (organization_id));
 diesel::joinable!(api_keys -> organizations (organization_id));
 diesel::joinable!(api_keys -> users (created_by));
@@ -680,6 +696,7 @@ diesel::joinable!(webhooks -> organizations (organization_id));
 diesel::allow_tables_to_appear_in_same_query!(
     agent_executions,
     agent_memories,
+    ai_agent_origins,
     ai_agents,
     api_keys,
     audit_logs,

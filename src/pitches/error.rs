@@ -41,6 +41,17 @@ pub enum PitchError {
         /// Why.
         reason: String,
     },
+    /// The bizdev agent spent its `tokens_per_day` today; the model was not asked.
+    #[error("agent {agent} has spent its budget of {tokens_per_day} tokens for today")]
+    BudgetExhausted {
+        /// The agent's name.
+        agent: String,
+        /// Its daily token budget.
+        tokens_per_day: u64,
+    },
+    /// The budget counters (Redis) could not be read.
+    #[error("budget counters unavailable: {0}")]
+    BudgetUnavailable(String),
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] diesel::result::Error),
@@ -54,7 +65,7 @@ impl PitchError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Llm(e) => e.is_transient() || *e == LlmError::CircuitOpen,
-            Self::Pool(_) => true,
+            Self::Pool(_) | Self::BudgetUnavailable(_) => true,
             _ => false,
         }
     }

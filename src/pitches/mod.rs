@@ -4,10 +4,13 @@
 //! (breaker, concurrency limit, retries) and the reply through the agent's output rails; a
 //! blocked pitch is an error, never stored. A pitch is cached under a fingerprint of the
 //! contact's facts and the configuration for `[pitches] cache_days`; `regenerate` replaces it.
+//! A written pitch is logged in `agent_executions` and spends the agent's daily token budget
+//! (`execution`); a cached one costs nothing.
 //! Batches run in the background (`jobs`).
 
 pub mod config;
 mod error;
+pub mod execution;
 pub mod facts;
 pub mod fingerprint;
 pub mod jobs;
@@ -15,6 +18,7 @@ mod write;
 
 pub use config::PitchesConfig;
 pub use error::PitchError;
+use execution::PitchExecution;
 
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -108,13 +112,30 @@ impl PitchService {
         }
         // No connection is held while the model writes.
         drop(conn);
-        let form = write::write(&self.llm, &self.ctx, org, &facts, &plan, &prompt, options).await?;
-        let mut conn = self.ctx.db().get().await?;
-        let pitch = Pitch::upsert(&mut conn, &form).await?;
+        let execution =
+            PitchExecution::start(&self.ctx, org, &facts, &plan.model, options.regenerate).await?;
+        let (response, outcome) = match write::ask(&self.llm, &facts, &plan, &prompt).await {
+            Ok(answer) => {
+                let outcome = match write::finish(&self.ctx, org, &facts, &plan, options, &answer) {
+                    Ok(form) => self.store(&form).await,
+                    Err(e) => Err(e),
+                };
+                (Some(answer.response), outcome)
+            }
+            Err(e) => (None, Err(e)),
+        };
+        execution.finish(response.as_ref(), outcome.as_ref()).await;
         Ok(Generated {
-            pitch,
+            pitch: outcome?,
             cached: false,
         })
+    }
+}
+
+impl PitchService {
+    async fn store(&self, form: &crate::db::models::PitchInsertForm) -> Result<Pitch, PitchError> {
+        let mut conn = self.ctx.db().get().await?;
+        Ok(Pitch::upsert(&mut conn, form).await?)
     }
 }
 

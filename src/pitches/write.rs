@@ -11,7 +11,7 @@ use super::{PitchError, PitchOptions, resolve_settings};
 use crate::context::AppContext;
 use crate::db::models::PitchInsertForm;
 use crate::domain::{ChannelKind, OrganizationId, PitchId};
-use crate::llm::{ChatMessage, ChatRequest, LlmClient, Role};
+use crate::llm::{ChatMessage, ChatRequest, ChatResponse, LlmClient, Role};
 use crate::prompts::context::MessageContext;
 use crate::prompts::pitch::PitchContext;
 use crate::prompts::turn::{AgentFacts, OrganizationFacts};
@@ -92,19 +92,25 @@ pub fn plan(
     })
 }
 
-/// Asks the model for the pitch and runs the output rails on it.
-pub async fn write(
+/// What the model answered, with the system prompt it was given (the output rails check the
+/// answer does not leak it).
+pub struct Answer {
+    /// The rendered system prompt.
+    pub system: String,
+    /// The model's reply and token counts.
+    pub response: ChatResponse,
+}
+
+/// Asks the model for the pitch.
+pub async fn ask(
     llm: &LlmClient,
-    ctx: &AppContext,
-    org: OrganizationId,
     facts: &Facts,
     plan: &Plan,
     prompt: &str,
-    options: &PitchOptions,
-) -> Result<PitchInsertForm, PitchError> {
+) -> Result<Answer, PitchError> {
     let agent = &facts.agent;
-    let policy =
-        supervised::policy(&agent.guardrails).map_err(|e| PitchError::Guardrails(e.to_string()))?;
+    // Invalid guardrails fail before the model is asked, not after.
+    supervised::policy(&agent.guardrails).map_err(|e| PitchError::Guardrails(e.to_string()))?;
     let system = crate::prompts::render_inline(prompt, &plan.context)
         .map_err(|e| PitchError::Prompt(e.to_string()))?;
     let mut ask = String::from("Write the pitch now.");
@@ -126,6 +132,23 @@ pub async fn write(
         max_tokens: u32::try_from(agent.max_tokens).unwrap_or(512),
     };
     let response = llm.chat(&request).await?;
+    Ok(Answer { system, response })
+}
+
+/// Runs the agent's output rails on the model's answer and makes the pitch row of it.
+pub fn finish(
+    ctx: &AppContext,
+    org: OrganizationId,
+    facts: &Facts,
+    plan: &Plan,
+    options: &PitchOptions,
+    answer: &Answer,
+) -> Result<PitchInsertForm, PitchError> {
+    let agent = &facts.agent;
+    let policy =
+        supervised::policy(&agent.guardrails).map_err(|e| PitchError::Guardrails(e.to_string()))?;
+    let response = &answer.response;
+    let system = answer.system.clone();
     let mut text = response.content.trim().to_owned();
     if text.is_empty() {
         return Err(PitchError::EmptyReply);

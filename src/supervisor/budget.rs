@@ -3,6 +3,7 @@
 //! in a process) and reset each day without a sweeper.
 
 use chrono::Utc;
+use redis::AsyncCommands;
 
 use crate::context::AppContext;
 use crate::domain::{ChatId, OrganizationId};
@@ -32,6 +33,22 @@ impl BudgetKeys {
             turns: ctx.redis_key(&format!("budget:turns:{org}:{chat}:{day}")),
             tokens: ctx.redis_key(&format!("budget:tokens:{org}:{agent}:{day}")),
         }
+    }
+
+    /// Today's token counter of the agent alone, for work outside a chat (pitches): the same
+    /// counter its turns spend from. Its turn counter is one no chat uses.
+    pub fn for_agent(ctx: &AppContext, org: OrganizationId, agent: &str) -> Self {
+        let day = Utc::now().format("%Y%m%d");
+        Self {
+            turns: ctx.redis_key(&format!("budget:turns:{org}:no-chat:{day}")),
+            tokens: ctx.redis_key(&format!("budget:tokens:{org}:{agent}:{day}")),
+        }
+    }
+
+    /// Tokens spent today by the agent.
+    pub async fn tokens_spent(&self, ctx: &AppContext) -> redis::RedisResult<u64> {
+        let spent: Option<u64> = ctx.redis().get(&self.tokens).await?;
+        Ok(spent.unwrap_or(0))
     }
 
     /// Counts a turn and reads the agent's tokens spent today, in one atomic round trip.

@@ -8,10 +8,20 @@ use crate::context::AppContext;
 use crate::db::models::AiAgent;
 use crate::domain::{AgentId, Scope};
 
+/// An agent with where it came from.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AgentResponse {
+    /// The agent.
+    #[serde(flatten)]
+    pub agent: AiAgent,
+    /// A file of `agents/` or the organisation.
+    pub origin: super::origin::AgentOriginView,
+}
+
 /// One agent.
 #[utoipa::path(get, path = "/api/v1/agents/{id}", tag = "agents", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
-    responses((status = 200, body = AiAgent), (status = 404, body = ErrorResponse)))]
+    responses((status = 200, body = AgentResponse), (status = 404, body = ErrorResponse)))]
 #[get("/agents/{id}")]
 pub async fn get_agent(
     ctx: web::Data<AppContext>,
@@ -23,7 +33,8 @@ pub async fn get_agent(
     let agent = AiAgent::find(&mut conn, caller.organization_id, *id)
         .await
         .map_err(not_found)?;
-    Ok(HttpResponse::Ok().json(agent))
+    let origin = super::origin::origin_of(&mut conn, caller.organization_id, agent.id).await?;
+    Ok(HttpResponse::Ok().json(AgentResponse { agent, origin }))
 }
 
 /// Maps a missing row to this resource's 404.

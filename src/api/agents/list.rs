@@ -24,6 +24,8 @@ pub struct AgentListItem {
     pub status: HealthStatus,
     /// Why degraded; `null` when ok.
     pub status_reason: Option<String>,
+    /// A file of `agents/` or the organisation.
+    pub origin: super::origin::AgentOriginView,
 }
 
 /// Filters.
@@ -56,10 +58,15 @@ pub async fn list_agents(
     };
     let mut conn = ctx.db().get().await?;
     let agents = AiAgent::list(&mut conn, caller.organization_id, &filter, page).await?;
+    let ids: Vec<_> = agents.items.iter().map(|a| a.id).collect();
+    let mut origins = super::origin::origins(&mut conn, caller.organization_id, &ids).await?;
     drop(conn);
     // Every agent of this process talks to the one model server through the one client.
     let health = ctx.llm().health().await;
     let agents = agents.map(|agent| AgentListItem {
+        origin: origins
+            .remove(&agent.id)
+            .unwrap_or_else(super::origin::AgentOriginView::organization),
         agent,
         status: health.status,
         status_reason: health.reason.clone(),

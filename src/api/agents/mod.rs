@@ -7,6 +7,7 @@ mod delete;
 mod form;
 mod get;
 mod list;
+mod origin;
 mod update;
 
 pub use create::*;
@@ -14,6 +15,7 @@ pub use delete::*;
 pub use form::*;
 pub use get::*;
 pub use list::*;
+pub use origin::{AgentOriginView, AgentSource};
 pub use update::*;
 
 use actix_web::web;
@@ -32,7 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(OpenApi)]
 #[openapi(
     paths(list_agents, create_agent, get_agent, update_agent, delete_agent),
-    components(schemas(crate::db::models::AiAgent, AgentListItem, CreateAgent, UpdateAgent)),
+    components(schemas(crate::db::models::AiAgent, AgentListItem, AgentResponse, AgentOriginView, AgentSource, CreateAgent, UpdateAgent)),
     tags((name = "agents", description = "AI sales agents and their settings"))
 )]
 pub struct AgentsApi;

@@ -10,7 +10,7 @@ use crate::api::audit;
 use crate::api::error::{ApiError, ApiResult, ErrorResponse};
 use crate::auth::Caller;
 use crate::context::AppContext;
-use crate::db::models::{AiAgent, AiAgentUpdateForm};
+use crate::db::models::{AgentOrigin, AiAgent, AiAgentUpdateForm};
 use crate::db::or_unchanged;
 use crate::domain::{AgentId, Scope};
 
@@ -34,7 +34,8 @@ impl UpdateAgent {
     }
 }
 
-/// Changes an agent; running turns finish with the old settings.
+/// Changes an agent; running turns finish with the old settings. An agent provisioned from
+/// `agents/*.toml` becomes the organisation's own (`origin.overridden`).
 #[utoipa::path(patch, path = "/api/v1/agents/{id}", tag = "agents", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)), request_body = UpdateAgent,
     responses((status = 200, body = AiAgent), (status = 404, body = ErrorResponse),
@@ -60,6 +61,9 @@ pub async fn update_agent(
                 AiAgent::update(conn, caller.organization_id, id, &form).await,
                 &before,
             )?;
+            // A file agent edited here is the organisation's from now on: start-ups with a
+            // changed file leave it alone.
+            AgentOrigin::mark_overridden(conn, caller.organization_id, id).await?;
             audit::updated(conn, &caller, "agent", id, &before, &after).await?;
             Ok(after)
         })

@@ -4,6 +4,7 @@
 pub mod agent_execution;
 pub mod agent_memory;
 pub mod ai_agent;
+pub mod ai_agent_origin;
 pub mod api_key;
 pub mod audit_log;
 pub mod campaign;
@@ -36,6 +37,7 @@ pub mod webhook;
 pub use agent_execution::{AgentExecution, AgentExecutionFinishForm, AgentExecutionInsertForm};
 pub use agent_memory::*;
 pub use ai_agent::*;
+pub use ai_agent_origin::{AgentOrigin, AgentOriginInsertForm};
 pub use api_key::*;
 pub use audit_log::*;
 pub use campaign::*;
