@@ -19,7 +19,9 @@ use crate::actors::chat::TurnDecision;
 use crate::agents::Budgets;
 use crate::context::AppContext;
 use crate::db::models::agent_execution::status;
-use crate::db::models::{AgentExecution, AgentExecutionFinishForm, AgentExecutionInsertForm};
+use crate::db::models::{
+    AgentExecution, AgentExecutionFinishForm, AgentExecutionInsertForm, ExecutionSummary,
+};
 use crate::domain::{
     AgentId, Autonomy, ChannelKind, ChatId, ContactId, ExecutionId, MessageId, OrganizationId,
 };
@@ -74,12 +76,14 @@ pub struct TurnInput {
 }
 
 /// What the supervisor decided, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Supervised {
     /// The decision for the chat actor.
     pub decision: TurnDecision,
     /// The logged execution.
     pub execution_id: ExecutionId,
+    /// The logged decision as the inbox shows it (`None` when logging it failed).
+    pub execution: Option<ExecutionSummary>,
 }
 
 /// Guards every agent LLM and tool call. Cheap to clone.
@@ -124,16 +128,17 @@ impl Supervisor {
         self.log_start(&input, execution_id).await;
         let mut log = Log::default();
         let (decision, state, reason) = self.decide(&input, execution_id, &mut log).await;
-        self.log_finish(
-            &input,
-            execution_id,
-            &decision,
-            state,
-            &reason,
-            log,
-            started,
-        )
-        .await;
+        let execution = self
+            .log_finish(
+                &input,
+                execution_id,
+                &decision,
+                state,
+                &reason,
+                log,
+                started,
+            )
+            .await;
         tracing::info!(
             chat.id = %input.chat_id, agent.name = %input.agent_name, execution.id = %execution_id,
             execution.status = state, reason = %reason, "agent turn decided"
@@ -141,6 +146,7 @@ impl Supervisor {
         Supervised {
             decision,
             execution_id,
+            execution,
         }
     }
 
@@ -482,7 +488,7 @@ impl Supervisor {
         reason: &str,
         log: Log,
         started: Instant,
-    ) {
+    ) -> Option<ExecutionSummary> {
         let (kind, chars) = match decision {
             TurnDecision::Reply(t) => ("reply", t.chars().count()),
             TurnDecision::Draft(t) => ("draft", t.chars().count()),
@@ -503,12 +509,15 @@ impl Supervisor {
         let result = match self.ctx.db().get().await {
             Ok(mut conn) => AgentExecution::finish(&mut conn, input.organization_id, id, &form)
                 .await
-                .map(|_| ())
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
-        if let Err(e) = result {
-            tracing::warn!(chat.id = %input.chat_id, error = %e, "logging the agent decision failed");
+        match result {
+            Ok(row) => Some(row.into()),
+            Err(e) => {
+                tracing::warn!(chat.id = %input.chat_id, error = %e, "logging the agent decision failed");
+                None
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
-use crate::actors::chat::{TurnDecision, TurnHandler, TurnRequest};
+use crate::actors::chat::{TurnDecision, TurnHandler, TurnOutcome, TurnRequest};
 use crate::agents::Budgets;
 use crate::channels::ChannelTypists;
 use crate::context::AppContext;
@@ -87,27 +87,32 @@ impl AgentTurnHandler {
 
     /// Thinks about one turn (see the module docs); never writes what the chat shows.
     pub async fn take_turn(&self, request: TurnRequest) -> TurnDecision {
+        self.take_logged_turn(request).await.decision
+    }
+
+    /// As [`AgentTurnHandler::take_turn`], with the logged execution explaining the decision.
+    pub async fn take_logged_turn(&self, request: TurnRequest) -> TurnOutcome {
         let inner = &self.inner;
         let org = request.organization_id;
         let mut conn = match inner.ctx.db().get().await {
             Ok(conn) => conn,
             Err(e) => {
                 tracing::warn!(chat.id = %request.chat_id, error = %e, "no database connection for an agent turn");
-                return TurnDecision::Nothing;
+                return TurnDecision::Nothing.into();
             }
         };
         let chat = match Chat::find(&mut conn, org, request.chat_id).await {
             Ok(chat) => chat,
             Err(e) => {
                 tracing::warn!(chat.id = %request.chat_id, error = %e, "agent turn for an unreadable chat");
-                return TurnDecision::Nothing;
+                return TurnDecision::Nothing.into();
             }
         };
         if chat.autonomy == Autonomy::Off || chat.assigned_user_id.is_some() {
-            return TurnDecision::Nothing;
+            return TurnDecision::Nothing.into();
         }
         let Some(assigned) = chat.assigned_agent_id else {
-            return TurnDecision::Nothing;
+            return TurnDecision::Nothing.into();
         };
         let agent_id =
             crate::actors::chat::followup_agent(&mut conn, org, request.followup.as_ref())
@@ -115,25 +120,25 @@ impl AgentTurnHandler {
                 .unwrap_or(assigned);
         let agent = match AiAgent::find(&mut conn, org, agent_id).await {
             Ok(agent) if agent.active => agent,
-            Ok(_) => return TurnDecision::Nothing,
+            Ok(_) => return TurnDecision::Nothing.into(),
             Err(e) => {
                 tracing::warn!(chat.id = %chat.id, agent.id = %agent_id, error = %e, "the chat's agent cannot be read");
-                return TurnDecision::Nothing;
+                return TurnDecision::Nothing.into();
             }
         };
         let permits = self.permits(agent_id);
         let Ok(_permit) = permits.acquire().await else {
-            return TurnDecision::Nothing;
+            return TurnDecision::Nothing.into();
         };
         let _typing = Typing::start(&inner.ctx, org, chat.id, agent_id);
         let channel_typing = inner.typists.start(&mut conn, &chat).await;
-        let decision = self.decide(conn, &chat, &agent, &request).await;
+        let outcome = self.decide(conn, &chat, &agent, &request).await;
         // The channel's indicator is over before the outcome reaches the chat actor, so no
         // chat action can follow the reply it sends.
         if let Some(typing) = channel_typing {
             typing.stop().await;
         }
-        decision
+        outcome
     }
 
     /// The thinking part of a turn, while the indicators run.
@@ -143,7 +148,7 @@ impl AgentTurnHandler {
         chat: &Chat,
         agent: &AiAgent,
         request: &TurnRequest,
-    ) -> TurnDecision {
+    ) -> TurnOutcome {
         let inner = &self.inner;
         let org = request.organization_id;
         let built = match super::context::build(
@@ -161,7 +166,8 @@ impl AgentTurnHandler {
             Err(e) => {
                 return TurnDecision::Handoff(format!(
                     "the agent's context could not be built: {e}"
-                ));
+                ))
+                .into();
             }
         };
         drop(conn);
@@ -172,7 +178,8 @@ impl AgentTurnHandler {
                     return TurnDecision::Handoff(format!(
                         "agent {}'s prompt does not render ({e}); fix the agent's prompt template",
                         agent.name
-                    ));
+                    ))
+                    .into();
                 }
             };
         let budgets: Budgets = serde_json::from_value(agent.budgets.clone()).unwrap_or_default();
@@ -201,7 +208,11 @@ impl AgentTurnHandler {
             contact_text: built.contact_text,
             message_id: request.messages.last().copied(),
         };
-        inner.supervisor.run(input).await.decision
+        let supervised = inner.supervisor.run(input).await;
+        TurnOutcome {
+            decision: supervised.decision,
+            execution: supervised.execution,
+        }
     }
 }
 
@@ -209,6 +220,11 @@ impl TurnHandler for AgentTurnHandler {
     fn run_turn(&self, request: TurnRequest) -> BoxFuture<'static, TurnDecision> {
         let this = self.clone();
         Box::pin(async move { this.take_turn(request).await })
+    }
+
+    fn run_logged_turn(&self, request: TurnRequest) -> BoxFuture<'static, TurnOutcome> {
+        let this = self.clone();
+        Box::pin(async move { this.take_logged_turn(request).await })
     }
 }
 

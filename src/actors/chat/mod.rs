@@ -14,4 +14,6 @@ mod turn;
 pub use actor::{ChatActor, ChatSettings, WINDOW_MESSAGES};
 pub use lease::TurnLease;
 pub use messages::{ChatActorStatus, FollowUpDue, GetStatus, InboundCommitted};
-pub use turn::{FollowUpTrigger, NoAgent, TurnDecision, TurnHandler, TurnRequest, followup_agent};
+pub use turn::{
+    FollowUpTrigger, NoAgent, TurnDecision, TurnHandler, TurnOutcome, TurnRequest, followup_agent,
+};
