@@ -7,6 +7,7 @@
 mod breaker;
 mod error;
 mod health;
+mod http;
 mod ollama;
 mod openai;
 

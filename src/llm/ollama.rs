@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::http::{post_json, read_json};
 use super::{ChatRequest, ChatResponse, LlmError, Role};
 use crate::tools::ToolCall;
 
@@ -76,11 +77,6 @@ struct WireFrame {
     error: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct WireError {
-    error: String,
-}
-
 fn role(role: Role) -> &'static str {
     match role {
         Role::System => "system",
@@ -132,31 +128,13 @@ fn wire_request(request: &ChatRequest) -> WireChatRequest<'_> {
     }
 }
 
-/// Turns a non-2xx reply into the error it describes.
-pub(super) async fn error_from(response: reqwest::Response, model: &str) -> LlmError {
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    let message = serde_json::from_str::<WireError>(&text)
-        .map(|e| e.error)
-        .unwrap_or(text);
-    LlmError::from_status(status, message, model)
-}
-
 /// Streams one chat reply; only a stream that reached `done: true` yields a response.
 pub(super) async fn chat(
     http: &reqwest::Client,
     url: &str,
     request: &ChatRequest,
 ) -> Result<ChatResponse, LlmError> {
-    let mut response = http
-        .post(url)
-        .json(&wire_request(request))
-        .send()
-        .await
-        .map_err(|e| LlmError::from_reqwest(&e, false))?;
-    if !response.status().is_success() {
-        return Err(error_from(response, &request.model).await);
-    }
+    let mut response = post_json(http, url, &wire_request(request), &request.model).await?;
     let mut reply = ChatResponse::default();
     let mut buffer: Vec<u8> = Vec::new();
     let mut done = false;
@@ -243,22 +221,12 @@ pub(super) async fn embed(
     model: &str,
     inputs: &[String],
 ) -> Result<Vec<Vec<f32>>, LlmError> {
-    let response = http
-        .post(url)
-        .json(&WireEmbedRequest {
-            model,
-            input: inputs,
-        })
-        .send()
-        .await
-        .map_err(|e| LlmError::from_reqwest(&e, false))?;
-    if !response.status().is_success() {
-        return Err(error_from(response, model).await);
-    }
-    let body: WireEmbedResponse = response
-        .json()
-        .await
-        .map_err(|e| LlmError::from_reqwest(&e, false))?;
+    let request = WireEmbedRequest {
+        model,
+        input: inputs,
+    };
+    let response = post_json(http, url, &request, model).await?;
+    let body: WireEmbedResponse = read_json(response).await?;
     Ok(body.embeddings)
 }
 

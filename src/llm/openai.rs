@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::http::{post_json, read_json};
 use super::{ChatRequest, ChatResponse, LlmError, Role};
 use crate::tools::ToolCall;
 
@@ -70,30 +71,6 @@ struct WireUsage {
     completion_tokens: u32,
 }
 
-#[derive(Deserialize)]
-struct WireErrorBody {
-    error: WireErrorDetail,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum WireErrorDetail {
-    Object { message: String },
-    Text(String),
-}
-
-async fn error_from(response: reqwest::Response, model: &str) -> LlmError {
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    let message = match serde_json::from_str::<WireErrorBody>(&text) {
-        Ok(WireErrorBody {
-            error: WireErrorDetail::Object { message } | WireErrorDetail::Text(message),
-        }) => message,
-        Err(_) => text,
-    };
-    LlmError::from_status(status, message, model)
-}
-
 fn role(role: Role) -> &'static str {
     match role {
         Role::System => "system",
@@ -144,19 +121,8 @@ pub(super) async fn chat(
         max_tokens: request.max_tokens,
         stream: false,
     };
-    let response = http
-        .post(url)
-        .json(&wire)
-        .send()
-        .await
-        .map_err(|e| LlmError::from_reqwest(&e, false))?;
-    if !response.status().is_success() {
-        return Err(error_from(response, &request.model).await);
-    }
-    let body: WireResponse = response
-        .json()
-        .await
-        .map_err(|e| LlmError::from_reqwest(&e, false))?;
+    let response = post_json(http, url, &wire, &request.model).await?;
+    let body: WireResponse = read_json(response).await?;
     let choice = body
         .choices
         .into_iter()
@@ -210,22 +176,12 @@ pub(super) async fn embed(
     model: &str,
     inputs: &[String],
 ) -> Result<Vec<Vec<f32>>, LlmError> {
-    let response = http
-        .post(url)
-        .json(&WireEmbedRequest {
-            model,
-            input: inputs,
-        })
-        .send()
-        .await
-        .map_err(|e| LlmError::from_reqwest(&e, false))?;
-    if !response.status().is_success() {
-        return Err(error_from(response, model).await);
-    }
-    let mut body: WireEmbedResponse = response
-        .json()
-        .await
-        .map_err(|e| LlmError::from_reqwest(&e, false))?;
+    let request = WireEmbedRequest {
+        model,
+        input: inputs,
+    };
+    let response = post_json(http, url, &request, model).await?;
+    let mut body: WireEmbedResponse = read_json(response).await?;
     body.data.sort_by_key(|d| d.index);
     Ok(body.data.into_iter().map(|d| d.embedding).collect())
 }
