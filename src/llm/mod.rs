@@ -128,11 +128,6 @@ impl LlmClient {
     /// Builds the client; makes no request.
     pub fn new(config: &LlmConfig) -> Result<Self, LlmError> {
         let http = reqwest::Client::builder()
-            // No idle connections are kept: a turn cancelled while its model request is in
-            // flight drops that request, and a kept-alive pool could hand its connection, with
-            // the abandoned request still being answered on it, to the next turn, which would
-            // then wait behind it. A fresh connection per call costs a local TCP handshake.
-            .pool_max_idle_per_host(0)
             .connect_timeout(Duration::from_millis(config.connect_timeout_ms.max(1)))
             .timeout(Duration::from_secs(config.timeout_secs.max(1)))
             .build()
