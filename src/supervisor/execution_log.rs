@@ -11,7 +11,9 @@ use super::decide::Outcome;
 use super::{Supervisor, TurnInput};
 use crate::actors::chat::TurnDecision;
 use crate::db::models::agent_execution::status;
-use crate::db::models::{AgentExecution, AgentExecutionFinishForm, AgentExecutionInsertForm};
+use crate::db::models::{
+    AgentExecution, AgentExecutionFinishForm, AgentExecutionInsertForm, ExecutionSummary,
+};
 use crate::domain::ExecutionId;
 use crate::rails::RailVerdict;
 
@@ -65,7 +67,8 @@ impl Supervisor {
         }
     }
 
-    /// Finishes the row with the outcome. A failure is logged.
+    /// Finishes the row with the outcome and returns it as the inbox shows it (built here, not
+    /// read back: no extra round trip). A failure is logged and gives `None`.
     pub(super) async fn log_finish(
         &self,
         input: &TurnInput,
@@ -73,23 +76,28 @@ impl Supervisor {
         outcome: &Outcome,
         log: Log,
         started: Instant,
-    ) {
+    ) -> Option<ExecutionSummary> {
         let (kind, chars) = match &outcome.decision {
             TurnDecision::Reply(t) => ("reply", t.chars().count()),
             TurnDecision::Draft(t) => ("draft", t.chars().count()),
             TurnDecision::Handoff(_) => ("handoff", 0),
             TurnDecision::Nothing => ("nothing", 0),
         };
+        let outputs = json!({"decision": kind, "reason": outcome.reason, "reply_chars": chars});
+        let verdicts = serde_json::to_value(&log.verdicts).unwrap_or_default();
+        let finished_at = chrono::Utc::now();
+        let (summary_outputs, summary_verdicts, summary_error) =
+            (outputs.clone(), verdicts.clone(), log.error.clone());
         let form = AgentExecutionFinishForm {
             status: outcome.state.into(),
-            outputs: json!({"decision": kind, "reason": outcome.reason, "reply_chars": chars}),
+            outputs,
             tool_calls: serde_json::Value::Array(log.tool_calls),
-            guardrail_decisions: serde_json::to_value(&log.verdicts).unwrap_or_default(),
+            guardrail_decisions: verdicts,
             prompt_tokens: i32::try_from(log.prompt_tokens).unwrap_or(i32::MAX),
             completion_tokens: i32::try_from(log.completion_tokens).unwrap_or(i32::MAX),
             latency_ms: i32::try_from(started.elapsed().as_millis()).ok(),
             error: log.error,
-            finished_at: Some(chrono::Utc::now()),
+            finished_at: Some(finished_at),
         };
         let result = match self.ctx.db().get().await {
             Ok(mut conn) => AgentExecution::log_finish(&mut conn, input.organization_id, id, &form)
@@ -97,8 +105,24 @@ impl Supervisor {
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
-        if let Err(e) = result {
-            tracing::warn!(chat.id = %input.chat_id, error = %e, "logging the agent decision failed");
+        match result {
+            Ok(()) => Some(ExecutionSummary {
+                id,
+                agent_id: input.agent_id,
+                chat_id: Some(input.chat_id),
+                message_id: input.message_id,
+                status: outcome.state.into(),
+                outputs: summary_outputs,
+                guardrail_decisions: summary_verdicts,
+                error: summary_error,
+                created_at: finished_at
+                    - chrono::Duration::from_std(started.elapsed()).unwrap_or_default(),
+                finished_at: Some(finished_at),
+            }),
+            Err(e) => {
+                tracing::warn!(chat.id = %input.chat_id, error = %e, "logging the agent decision failed");
+                None
+            }
         }
     }
 }

@@ -28,6 +28,7 @@ use crate::actors::chat::TurnDecision;
 use crate::agents::Budgets;
 use crate::agents::compiled::PerAgent;
 use crate::context::AppContext;
+use crate::db::models::ExecutionSummary;
 use crate::domain::{
     AgentId, Autonomy, ChannelKind, ChatId, ContactId, ExecutionId, MessageId, OrganizationId,
 };
@@ -77,12 +78,14 @@ pub struct TurnInput {
 }
 
 /// What the supervisor decided, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Supervised {
     /// The decision for the chat actor.
     pub decision: TurnDecision,
     /// The logged execution.
     pub execution_id: ExecutionId,
+    /// The logged decision as the inbox shows it (`None` when logging it failed).
+    pub execution: Option<ExecutionSummary>,
 }
 
 /// Guards every agent LLM and tool call. Cheap to clone.
@@ -133,7 +136,7 @@ impl Supervisor {
         // Independent writes, together: the tokens of the last model call, the send counters
         // of a reply, and the finished row.
         let tokens = (log.budget.take(), std::mem::take(&mut log.unspent_tokens));
-        tokio::join!(
+        let ((), execution) = tokio::join!(
             self.settle(&input, tokens, outcome.count_send),
             self.log_finish(&input, execution_id, &outcome, log, started)
         );
@@ -150,6 +153,7 @@ impl Supervisor {
         Supervised {
             decision,
             execution_id,
+            execution,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod agent_cancel;
 mod agent_llm;
 mod agent_memory;
 mod agent_ops;

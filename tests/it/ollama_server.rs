@@ -28,7 +28,13 @@ pub enum Scripted {
     Error(u16, String),
     /// Waits, then replies as the inner script says.
     Slow(Duration, Box<Scripted>),
+    /// A slow model: streams this text one piece every [`TRICKLE_PAUSE`], then the final frame.
+    /// The server counts such streams while they are open and those the client hung up on.
+    Trickle(String),
 }
+
+/// The pause between two pieces of a [`Scripted::Trickle`] reply.
+pub const TRICKLE_PAUSE: Duration = Duration::from_millis(100);
 
 impl Scripted {
     /// Ollama's 404 for a model that was never pulled.
@@ -70,6 +76,40 @@ struct State {
     fallback: Mutex<Option<Scripted>>,
     requests: Mutex<Vec<Recorded>>,
     dimensions: usize,
+    streams: Mutex<StreamCounts>,
+}
+
+/// Trickled chat streams: open now, and dropped before their final frame (the client hung up).
+#[derive(Default)]
+struct StreamCounts {
+    open: usize,
+    abandoned: usize,
+}
+
+/// Lives inside a trickled stream: counts it open, and as abandoned if it is dropped unfinished.
+struct OpenStream {
+    state: Arc<State>,
+    finished: bool,
+}
+
+impl OpenStream {
+    fn new(state: Arc<State>) -> Self {
+        state.streams.lock().expect("lock").open += 1;
+        Self {
+            state,
+            finished: false,
+        }
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        let mut counts = self.state.streams.lock().expect("lock");
+        counts.open -= 1;
+        if !self.finished {
+            counts.abandoned += 1;
+        }
+    }
 }
 
 /// A running test server.
@@ -91,6 +131,7 @@ impl OllamaServer {
             fallback: Mutex::new(None),
             requests: Mutex::new(Vec::new()),
             dimensions,
+            streams: Mutex::new(StreamCounts::default()),
         });
         let data = Data::from(state.clone());
         let server = HttpServer::new(move || {
@@ -132,6 +173,16 @@ impl OllamaServer {
             .into_iter()
             .filter(|r| r.path.ends_with("/chat") || r.path.ends_with("/completions"))
             .collect()
+    }
+
+    /// Trickled chat streams still being written.
+    pub fn open_chat_streams(&self) -> usize {
+        self.state.streams.lock().expect("lock").open
+    }
+
+    /// Trickled chat streams the client hung up on before the final frame.
+    pub fn abandoned_chat_streams(&self) -> usize {
+        self.state.streams.lock().expect("lock").abandoned
     }
 
     /// Stops the server (the model server going away).
@@ -252,6 +303,7 @@ async fn ollama_chat(state: Data<State>, request: HttpRequest, body: Json<Value>
     let script = resolve(state.next()).await;
     let (frames, complete) = match script {
         Scripted::Error(status, message) => return error(status, &message),
+        Scripted::Trickle(text) => return trickle(state.into_inner(), &model, &text),
         Scripted::Reply(text) => {
             let mut frames: Vec<String> = pieces(&text)
                 .into_iter()
@@ -314,6 +366,33 @@ async fn ollama_chat(state: Data<State>, request: HttpRequest, body: Json<Value>
     }
 }
 
+/// Streams `text` piece by piece, [`TRICKLE_PAUSE`] apart, then the final frame; the stream's
+/// guard tells the server whether the client stayed until the end.
+fn trickle(state: Arc<State>, model: &str, text: &str) -> HttpResponse {
+    let mut frames: std::collections::VecDeque<String> = pieces(text)
+        .into_iter()
+        .map(|p| frame(model, json!({"role": "assistant", "content": p}), false))
+        .collect();
+    frames.push_back(frame(
+        model,
+        json!({"role": "assistant", "content": ""}),
+        true,
+    ));
+    let guard = OpenStream::new(state);
+    let body = futures_util::stream::unfold((frames, guard), |(mut frames, mut guard)| async {
+        let next = frames.pop_front()?;
+        tokio::time::sleep(TRICKLE_PAUSE).await;
+        guard.finished = frames.is_empty();
+        Some((
+            Ok::<_, actix_web::Error>(Bytes::from(next)),
+            (frames, guard),
+        ))
+    });
+    HttpResponse::Ok()
+        .content_type("application/x-ndjson")
+        .streaming(body)
+}
+
 async fn ollama_embed(state: Data<State>, request: HttpRequest, body: Json<Value>) -> HttpResponse {
     state.record(&request, &body);
     let model = body["model"].as_str().unwrap_or_default();
@@ -352,6 +431,7 @@ async fn openai_chat(state: Data<State>, request: HttpRequest, body: Json<Value>
                 .collect();
             json!({"role": "assistant", "content": null, "tool_calls": calls})
         }
+        Scripted::Trickle(text) => json!({"role": "assistant", "content": text}),
         Scripted::Cut(_) => {
             return HttpResponse::Ok()
                 .content_type("application/json")

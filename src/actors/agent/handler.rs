@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
-use crate::actors::chat::{TurnDecision, TurnHandler, TurnRequest};
+use crate::actors::chat::{TurnDecision, TurnHandler, TurnOutcome, TurnRequest};
 use crate::agents::Budgets;
 use crate::channels::ChannelTypists;
 use crate::context::AppContext;
@@ -97,41 +97,46 @@ impl AgentTurnHandler {
 
     /// Thinks about one turn (see the module docs); never writes what the chat shows.
     pub async fn take_turn(&self, request: TurnRequest) -> TurnDecision {
+        self.take_logged_turn(request).await.decision
+    }
+
+    /// As [`AgentTurnHandler::take_turn`], with the logged execution explaining the decision.
+    pub async fn take_logged_turn(&self, request: TurnRequest) -> TurnOutcome {
         let inner = &self.inner;
         let conn = match inner.ctx.db().get().await {
             Ok(conn) => conn,
             Err(e) => {
                 tracing::warn!(chat.id = %request.chat_id, error = %e, "no database connection for an agent turn");
-                return TurnDecision::Nothing;
+                return TurnDecision::Nothing.into();
             }
         };
         let Some((facts, window)) = self.read(&conn, &request).await else {
-            return TurnDecision::Nothing;
+            return TurnDecision::Nothing.into();
         };
         let Some(agent_id) = admitted_agent(&facts) else {
-            return TurnDecision::Nothing;
+            return TurnDecision::Nothing.into();
         };
         let permits = self.permits(agent_id);
         // Read before the permit, the facts are fresh when it was free; after a wait they are
         // read again (and the turn re-admitted), as the agent's other turns may have changed them.
         let (_permit, facts, window) = match permits.clone().try_acquire_owned() {
             Ok(permit) => (permit, facts, window),
-            Err(tokio::sync::TryAcquireError::Closed) => return TurnDecision::Nothing,
+            Err(tokio::sync::TryAcquireError::Closed) => return TurnDecision::Nothing.into(),
             Err(tokio::sync::TryAcquireError::NoPermits) => {
                 let Ok(permit) = permits.acquire_owned().await else {
-                    return TurnDecision::Nothing;
+                    return TurnDecision::Nothing.into();
                 };
                 let Some((facts, window)) = self.read(&conn, &request).await else {
-                    return TurnDecision::Nothing;
+                    return TurnDecision::Nothing.into();
                 };
                 if admitted_agent(&facts).is_none() {
-                    return TurnDecision::Nothing;
+                    return TurnDecision::Nothing.into();
                 }
                 (permit, facts, window)
             }
         };
         let Some(agent) = facts.agent.clone() else {
-            return TurnDecision::Nothing;
+            return TurnDecision::Nothing.into();
         };
         let org = request.organization_id;
         let _typing = Typing::start(&inner.ctx, org, facts.chat.id, agent.id);
@@ -178,7 +183,7 @@ impl AgentTurnHandler {
         agent: &AiAgent,
         window: Result<CachedWindow, MemoryError>,
         request: &TurnRequest,
-    ) -> TurnDecision {
+    ) -> TurnOutcome {
         let inner = &self.inner;
         let org = request.organization_id;
         let chat = &facts.chat;
@@ -211,7 +216,8 @@ impl AgentTurnHandler {
             Err(e) => {
                 return TurnDecision::Handoff(format!(
                     "the agent's context could not be built: {e}"
-                ));
+                ))
+                .into();
             }
         };
         let rendered = inner
@@ -226,7 +232,8 @@ impl AgentTurnHandler {
                 return TurnDecision::Handoff(format!(
                     "agent {}'s prompt does not render ({e}); fix the agent's prompt template",
                     agent.name
-                ));
+                ))
+                .into();
             }
         };
         let budgets: Budgets = serde_json::from_value(agent.budgets.clone()).unwrap_or_default();
@@ -255,7 +262,11 @@ impl AgentTurnHandler {
             contact_text: built.contact_text,
             message_id: request.messages.last().copied(),
         };
-        inner.supervisor.run(input).await.decision
+        let supervised = inner.supervisor.run(input).await;
+        TurnOutcome {
+            decision: supervised.decision,
+            execution: supervised.execution,
+        }
     }
 }
 
@@ -263,6 +274,11 @@ impl TurnHandler for AgentTurnHandler {
     fn run_turn(&self, request: TurnRequest) -> BoxFuture<'static, TurnDecision> {
         let this = self.clone();
         Box::pin(async move { this.take_turn(request).await })
+    }
+
+    fn run_logged_turn(&self, request: TurnRequest) -> BoxFuture<'static, TurnOutcome> {
+        let this = self.clone();
+        Box::pin(async move { this.take_logged_turn(request).await })
     }
 }
 

@@ -141,7 +141,7 @@ impl ChatActor {
             turn_number: number,
             followup: followup.clone(),
         };
-        let (turn, abort) = abortable(self.handler.run_turn(request));
+        let (turn, abort) = abortable(self.handler.run_logged_turn(request));
         self.running = Some(RunningTurn {
             number,
             messages: messages.clone(),
@@ -149,12 +149,13 @@ impl ChatActor {
         });
         tracing::debug!(chat.id = %self.chat_id, turn = number, "agent turn started");
         ctx.spawn(turn.into_actor(self).map(move |result, _actor, ctx| {
-            if let Ok(decision) = result {
+            if let Ok(outcome) = result {
                 ctx.notify(TurnFinished {
                     turn_number: number,
                     fence,
                     messages,
-                    decision,
+                    decision: outcome.decision,
+                    execution: outcome.execution,
                     followup,
                 });
             }
@@ -318,7 +319,7 @@ impl Handler<TurnFinished> for ChatActor {
         // `wait` holds the mailbox: nothing else happens in this chat until the decision is stored.
         ctx.wait(
             async move {
-                let stored = persist_decision(&app, org, chat, finished.fence, &finished.messages, finished.followup.as_ref(), finished.decision).await;
+                let stored = persist_decision(&app, org, chat, finished.fence, &finished.messages, finished.followup.as_ref(), finished.decision, finished.execution.as_ref()).await;
                 match stored {
                     Ok(()) => {}
                     Err(ChatError::Fenced) => {

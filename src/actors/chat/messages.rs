@@ -3,7 +3,7 @@
 use actix::Message;
 
 use super::turn::{FollowUpTrigger, TurnDecision};
-use crate::db::models::Message as StoredMessage;
+use crate::db::models::{ExecutionSummary, Message as StoredMessage};
 use crate::domain::MessageId;
 
 /// Sent by the router after ingest committed an inbound message of this chat.
@@ -36,6 +36,8 @@ pub(super) struct TurnFinished {
     pub messages: Vec<MessageId>,
     /// What the handler decided.
     pub decision: TurnDecision,
+    /// The logged execution explaining it, stored with its inbox event.
+    pub execution: Option<ExecutionSummary>,
     /// The follow-up that triggered it, if any (names the answering agent).
     pub followup: Option<FollowUpTrigger>,
 }

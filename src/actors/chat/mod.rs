@@ -17,4 +17,6 @@ pub use actor::{ChatActor, ChatSettings, WINDOW_MESSAGES};
 pub use lease::TurnLease;
 pub use messages::{ChatActorStatus, FollowUpDue, GetStatus, InboundCommitted};
 pub use operator::{OperatorAction, OperatorJob, Takeover};
-pub use turn::{FollowUpTrigger, NoAgent, TurnDecision, TurnHandler, TurnRequest, followup_agent};
+pub use turn::{
+    FollowUpTrigger, NoAgent, TurnDecision, TurnHandler, TurnOutcome, TurnRequest, followup_agent,
+};

@@ -8,7 +8,8 @@ use super::turn::{FollowUpTrigger, TurnDecision, followup_agent};
 use crate::context::AppContext;
 use crate::db::models::message::preview;
 use crate::db::models::{
-    Chat, ChatUpdateForm, Event, Message, MessageInsertForm, OutboxEntry, OutboxEntryInsertForm,
+    Chat, ChatUpdateForm, Event, ExecutionSummary, Message, MessageInsertForm, OutboxEntry,
+    OutboxEntryInsertForm,
 };
 use crate::domain::{
     ChatId, ChatStatus, Direction, DraftState, MessageId, MessageStatus, OrganizationId, SenderKind,
@@ -29,7 +30,9 @@ pub enum ChatError {
 }
 
 /// Persists a decision; `answered` are the inbound messages the turn answered, `followup` the
-/// follow-up that triggered it (its agent, when it answers in its own name, signs the message).
+/// follow-up that triggered it (its agent, when it answers in its own name, signs the message),
+/// `execution` the logged decision, carried by a draft's or hand-off's event (`data.execution`).
+#[allow(clippy::too_many_arguments)]
 pub async fn persist_decision(
     app: &AppContext,
     org: OrganizationId,
@@ -38,6 +41,7 @@ pub async fn persist_decision(
     answered: &[MessageId],
     followup: Option<&FollowUpTrigger>,
     decision: TurnDecision,
+    execution: Option<&ExecutionSummary>,
 ) -> Result<(), ChatError> {
     if decision == TurnDecision::Nothing {
         return Ok(());
@@ -112,7 +116,7 @@ pub async fn persist_decision(
                         org,
                         "draft.created",
                         Some(chat_id),
-                        &serde_json::json!({ "message": stored, "chat": chat }),
+                        &serde_json::json!({ "message": stored, "chat": chat, "execution": execution }),
                     )
                     .await?
                 }
@@ -127,7 +131,7 @@ pub async fn persist_decision(
                         org,
                         "chat.updated",
                         Some(chat_id),
-                        &serde_json::json!({ "chat": chat, "handoff": { "reason": reason } }),
+                        &serde_json::json!({ "chat": chat, "handoff": { "reason": reason }, "execution": execution }),
                     )
                     .await?
                 }

@@ -6,7 +6,7 @@
 
 use futures_util::future::BoxFuture;
 
-use crate::db::models::AiAgent;
+use crate::db::models::{AiAgent, ExecutionSummary};
 use crate::domain::{AgentId, AgentKind, ChatId, MessageId, OrganizationId};
 
 /// One turn to take.
@@ -47,10 +47,36 @@ pub enum TurnDecision {
     Nothing,
 }
 
+/// A decision with the logged execution that explains it, which the chat actor stores with the
+/// decision's inbox event so the page shows "why" as soon as the draft or hand-off arrives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnOutcome {
+    /// What the agent decided.
+    pub decision: TurnDecision,
+    /// Its `agent_executions` row, as the inbox shows it (`None`: nothing was logged).
+    pub execution: Option<ExecutionSummary>,
+}
+
+impl From<TurnDecision> for TurnOutcome {
+    fn from(decision: TurnDecision) -> Self {
+        Self {
+            decision,
+            execution: None,
+        }
+    }
+}
+
 /// Runs agent turns for chats. Implemented by the agent runtime; tests use scripted ones.
 pub trait TurnHandler: Send + Sync + 'static {
     /// Thinks about a turn. Must not write anything the chat would show: return the decision.
     fn run_turn(&self, request: TurnRequest) -> BoxFuture<'static, TurnDecision>;
+
+    /// As [`TurnHandler::run_turn`], with the logged execution explaining the decision; the
+    /// chat actor calls this one. Handlers that log nothing keep the default.
+    fn run_logged_turn(&self, request: TurnRequest) -> BoxFuture<'static, TurnOutcome> {
+        let turn = self.run_turn(request);
+        Box::pin(async move { turn.await.into() })
+    }
 }
 
 /// The handler for organisations without agents: never answers.

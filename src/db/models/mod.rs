@@ -34,7 +34,9 @@ pub mod tool_approval;
 pub mod user;
 pub mod webhook;
 
-pub use agent_execution::{AgentExecution, AgentExecutionFinishForm, AgentExecutionInsertForm};
+pub use agent_execution::{
+    AgentExecution, AgentExecutionFinishForm, AgentExecutionInsertForm, ExecutionSummary,
+};
 pub use agent_memory::*;
 pub use ai_agent::*;
 pub use ai_agent_origin::{AgentOrigin, AgentOriginInsertForm};

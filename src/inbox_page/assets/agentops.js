@@ -36,9 +36,29 @@ export async function loadAgentFacts(view, contactId) {
       ? api.get(`/api/v1/contacts/${contactId}/memories?limit=50`).then((p) => p.items).catch(() => [])
       : Promise.resolve([]),
   ]);
-  view.executions = executions;
+  // A decision that arrived live while this loaded is kept, whichever answer is older.
+  view.executions = (view.executions || []).reduce(withExecution, executions);
   view.memories = memories;
   view.memoriesOf = contactId;
+}
+
+/** `executions` (newest first) with `execution` in its place, replacing an older copy. */
+function withExecution(executions, execution) {
+  if (!execution?.id) return executions;
+  const rest = executions.filter((e) => e.id !== execution.id);
+  const at = rest.findIndex((e) => (e.created_at || '') < (execution.created_at || ''));
+  rest.splice(at < 0 ? rest.length : at, 0, execution);
+  return rest;
+}
+
+/**
+ * A live event's logged decision (`data.execution` of `draft.created` and of a hand-off's
+ * `chat.updated`): the open conversation of its chat shows it at once, without asking again.
+ */
+export function noteExecution(view, chatId, execution) {
+  if (!view || !execution || view.chatId !== chatId) return false;
+  view.executions = withExecution(view.executions || [], execution);
+  return true;
 }
 
 /** The logged turn that produced `draft` (it answered the draft's `reply_to_message_id`). */

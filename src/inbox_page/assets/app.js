@@ -5,6 +5,7 @@ import { Api, rememberedOrganization, rememberOrganization } from './api.js';
 import { conversationActions } from './conversation.js';
 import { InboxSocket } from './socket.js';
 import { icon } from './dom.js';
+import { noteExecution } from './agentops.js';
 import { store, resetStore, mergeChat, noteMessage, upsertMessage, visibleChats } from './store.js';
 import { renderChatList, renderConversation, renderConnection, renderMe } from './views.js';
 
@@ -199,6 +200,7 @@ function onEvent(event) {
     noteMessage(message);
     if (upsertMessage(message) && message.direction === 'inbound') scheduleMarkRead();
   }
+  if (data.execution) noteExecution(store.conversation, event.chat_id, data.execution);
   if (event.chat_id && !store.chats.has(event.chat_id)) fetchChat(event.chat_id);
   ensureContacts();
   render();

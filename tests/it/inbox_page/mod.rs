@@ -4,6 +4,7 @@
 //! repeats nothing, and a draft approved in the page is queued for delivery. The helpers below
 //! start a server the page can talk to and seed what the scripts look at.
 
+mod agent_live;
 mod agents;
 mod live;
 mod review;
@@ -67,6 +68,85 @@ pub async fn run_script(app: &TestApp, script: &str, args: Value) -> Value {
         .unwrap_or_else(|| panic!("e2e/{script} printed no JSON: {stdout}"));
     assert_eq!(result["errors"], json!([]), "errors in the page: {result}");
     result
+}
+
+/// A browser script that reports stages as it goes (`{"stage": ...}` lines) before its result.
+pub struct StagedScript {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    seen: Vec<String>,
+}
+
+impl StagedScript {
+    /// Starts `node e2e/<script> <base> <args>` as [`run_script`] does, reading as it prints.
+    pub fn start(app: &TestApp, script: &str, args: Value) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let root = env!("CARGO_MANIFEST_DIR");
+        let node_dir = std::env::var("SB_NODE_DIR").unwrap_or_else(|_| format!("{root}/.dev/node"));
+        let mut child = tokio::process::Command::new("node")
+            .arg(format!("{root}/e2e/{script}"))
+            .arg(&app.base)
+            .arg(args.to_string())
+            .env("SB_NODE_DIR", &node_dir)
+            .current_dir(root)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs (is Node.js installed?)");
+        let stdout = child.stdout.take().expect("stdout");
+        Self {
+            child,
+            lines: tokio::io::BufReader::new(stdout).lines(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits until the script reports `stage` (it fails on its own within its wait limits).
+    pub async fn reached(&mut self, stage: &str) {
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(90), self.lines.next_line())
+                .await
+                .expect("the browser script reports within 90 s")
+                .expect("read the script's output");
+            let Some(line) = line else {
+                panic!("the browser script ended before {stage}: {:?}", self.seen);
+            };
+            let reported = serde_json::from_str::<Value>(&line)
+                .ok()
+                .and_then(|v| v["stage"].as_str().map(str::to_owned));
+            self.seen.push(line);
+            if reported.as_deref() == Some(stage) {
+                return;
+            }
+        }
+    }
+
+    /// The script's result (its last JSON line); it must have exited 0 with no page errors.
+    pub async fn finish(mut self) -> Value {
+        while let Ok(Ok(Some(line))) =
+            tokio::time::timeout(Duration::from_secs(90), self.lines.next_line()).await
+        {
+            self.seen.push(line);
+        }
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("the browser script exits")
+            .expect("wait for node");
+        assert!(
+            status.success(),
+            "the browser script failed ({status}): {:?}",
+            self.seen
+        );
+        let result: Value = self
+            .seen
+            .iter()
+            .rev()
+            .find_map(|line| serde_json::from_str(line).ok())
+            .unwrap_or_else(|| panic!("the browser script printed no JSON: {:?}", self.seen));
+        assert_eq!(result["errors"], json!([]), "errors in the page: {result}");
+        result
+    }
 }
 
 /// A member with a name and the test password; returns (user id, credentials for the form).

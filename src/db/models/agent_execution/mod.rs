@@ -76,6 +76,53 @@ pub struct AgentExecution {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// What the inbox shows about a logged turn next to its draft or hand-off ("why this draft"):
+/// the decision, its reason and the rails' verdicts, without the turn's inputs or tool results.
+/// It rides on the `draft.created` / hand-off `chat.updated` event, so a draft arriving live
+/// shows its decision without the page asking for the chat's executions again.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ExecutionSummary {
+    /// The execution's id (as in `GET /api/v1/chats/{id}/executions`).
+    pub id: ExecutionId,
+    /// The agent.
+    pub agent_id: Option<AgentId>,
+    /// The chat.
+    pub chat_id: Option<ChatId>,
+    /// The newest message the turn answered (a draft's `reply_to_message_id`).
+    pub message_id: Option<MessageId>,
+    /// Outcome, see [`status`].
+    pub status: String,
+    /// The decision and its reason.
+    #[schema(value_type = Object)]
+    pub outputs: serde_json::Value,
+    /// Every rail verdict.
+    #[schema(value_type = Object)]
+    pub guardrail_decisions: serde_json::Value,
+    /// Stable error code with its message, when the model failed.
+    pub error: Option<String>,
+    /// Started.
+    pub created_at: DateTime<Utc>,
+    /// Finished.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<AgentExecution> for ExecutionSummary {
+    fn from(row: AgentExecution) -> Self {
+        Self {
+            id: row.id,
+            agent_id: row.agent_id,
+            chat_id: row.chat_id,
+            message_id: row.message_id,
+            status: row.status,
+            outputs: row.outputs,
+            guardrail_decisions: row.guardrail_decisions,
+            error: row.error,
+            created_at: row.created_at,
+            finished_at: row.finished_at,
+        }
+    }
+}
+
 /// A turn starting.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = agent_executions)]

@@ -1,0 +1,166 @@
+//! A newer inbound message cancels an agent turn that is still waiting for the model, through
+//! the real node (ingest, chat router, chat actor, agent handler, supervisor) and the
+//! Ollama-compatible test server: the turn after it runs to its reply while the model server is
+//! still streaming the cancelled request, the cancelled turn is logged `cancelled`, and
+//! cancelling hangs up on the model server.
+//!
+//! Open defect, reproduced by the ignored test below: when the model server has not sent the
+//! first byte of the cancelled request (a slow model before its first token), the next turn
+//! logs `running` and does not finish. Measured while stuck: both semaphores free (per-agent
+//! and the LLM client's), the cancelled future dropped, the next chat request sent but never
+//! reaching the test server's handler, while a fresh client's request to the same server is
+//! answered. Turning off the LLM client's connection pool did not change it. Not yet explained.
+
+use chrono::Utc;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+use crate::agent_memory::contact;
+use crate::agent_turn::{Setup, channel, chat, setup};
+use crate::ollama_server::Scripted;
+use switchboard::db::models::{AgentExecution, Chat};
+use switchboard::domain::{ChannelId, ChatId, InboundMessage, InboundSender};
+
+/// Polls `check` until it returns `Some`, failing after a generous deadline.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn said(channel: ChannelId, thread: &str, text: &str) -> InboundMessage {
+    InboundMessage {
+        channel_id: channel,
+        external_thread_id: thread.into(),
+        external_message_id: uuid::Uuid::now_v7().to_string(),
+        sender: InboundSender {
+            name: Some("Ada".into()),
+            ..Default::default()
+        },
+        text: text.into(),
+        attachments: Vec::new(),
+        reply_to_external_id: None,
+        received_at: Utc::now(),
+        metadata: json!({}),
+    }
+}
+
+async fn executions(setup: &Setup, chat: ChatId) -> Vec<AgentExecution> {
+    let mut conn = setup.app.ctx.db().get().await.expect("db");
+    AgentExecution::list_for_chat(&mut conn, setup.org.id, chat, 20)
+        .await
+        .expect("executions")
+}
+
+/// Ada writes; the first model call is `first` (slow); while it runs she writes again. Returns
+/// once the second turn's reply is stored, after checking the log of both turns.
+async fn cancel_then_answer(
+    setup: &Setup,
+    first: Scripted,
+    started: impl AsyncFn(&Setup, ChatId) -> bool,
+) {
+    let web = channel(setup, "web").await;
+    let ada = contact(&setup.app, &setup.org, "Ada").await;
+    let chat_id = chat(setup, ada, web, "auto", true).await;
+    let thread = {
+        let mut conn = setup.app.ctx.db().get().await.expect("db");
+        Chat::find(&mut conn, setup.org.id, chat_id)
+            .await
+            .expect("chat")
+            .external_thread_id
+    };
+    setup.server.script([
+        first,
+        Scripted::Reply("Answering both of your messages.".into()),
+    ]);
+    let ingestor = setup.app.node.ingestor.clone();
+    let first = ingestor
+        .ingest(said(web, &thread, "Hello"))
+        .await
+        .expect("ingest");
+    // The first turn is waiting for the model; a newer message cancels it.
+    eventually("the first turn's model call", || async {
+        started(setup, chat_id).await.then_some(())
+    })
+    .await;
+    let second = ingestor
+        .ingest(said(web, &thread, "Are you there?"))
+        .await
+        .expect("ingest");
+
+    let replies = eventually("the second turn's reply", || async {
+        let (status, messages) = setup
+            .app
+            .get(&format!("/api/v1/chats/{chat_id}/messages"), &setup.org.key)
+            .await;
+        assert!(status.is_success(), "{status} {messages}");
+        let replies: Vec<String> = messages["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|m| m["direction"] == json!("outbound"))
+            .filter_map(|m| m["body"].as_str().map(str::to_owned))
+            .collect();
+        (!replies.is_empty()).then_some(replies)
+    })
+    .await;
+    assert_eq!(replies, ["Answering both of your messages."]);
+    let rows = executions(setup, chat_id).await;
+    let logged: Vec<(&str, _)> = rows
+        .iter()
+        .map(|e| (e.status.as_str(), e.message_id))
+        .collect();
+    assert_eq!(
+        logged,
+        [
+            ("replied", Some(second.message.id)),
+            ("cancelled", Some(first.message.id))
+        ],
+        "newest first"
+    );
+}
+
+#[actix_web::test]
+#[ignore = "open defect (module docs): the next turn stays running; not yet explained"]
+async fn the_turn_after_a_cancelled_one_answers_while_the_model_still_works_on_the_cancelled_request()
+ {
+    let setup = setup().await;
+    // The model server sits on the first request for a minute before its first byte.
+    let slow = Scripted::Slow(
+        Duration::from_secs(60),
+        Box::new(Scripted::Reply("too late".into())),
+    );
+    // Cancelled as soon as the turn has logged its start, while its model request goes out.
+    cancel_then_answer(&setup, slow, async |setup: &Setup, chat: ChatId| {
+        executions(setup, chat)
+            .await
+            .iter()
+            .any(|e| e.status == "running")
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn cancelling_a_turn_hangs_up_on_a_model_that_is_still_streaming() {
+    let setup = setup().await;
+    // A slow model: tokens trickle for minutes.
+    let trickle = Scripted::Trickle("Still thinking about it ".repeat(2000));
+    cancel_then_answer(&setup, trickle, async |setup: &Setup, _chat: ChatId| {
+        setup.server.open_chat_streams() == 1
+    })
+    .await;
+    eventually("the cancelled stream to be hung up", || async {
+        (setup.server.open_chat_streams() == 0).then_some(())
+    })
+    .await;
+    assert_eq!(setup.server.abandoned_chat_streams(), 1);
+}
