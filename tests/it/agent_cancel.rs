@@ -4,12 +4,12 @@
 //! still streaming the cancelled request, the cancelled turn is logged `cancelled`, and
 //! cancelling hangs up on the model server.
 //!
-//! Open defect, reproduced by the ignored test below: when the model server has not sent the
-//! first byte of the cancelled request (a slow model before its first token), the next turn
-//! logs `running` and does not finish. Measured while stuck: both semaphores free (per-agent
-//! and the LLM client's), the cancelled future dropped, the next chat request sent but never
-//! reaching the test server's handler, while a fresh client's request to the same server is
-//! answered. Turning off the LLM client's connection pool did not change it. Not yet explained.
+//! An earlier version of the first test cancelled the turn as soon as its execution row said
+//! `running`, which (the row is written alongside the turn's admission checks) can be before its
+//! model request has left. The cancelled turn then never asked the model, the test server's
+//! scripted replies are handed out in arrival order, and the *next* turn received the slow reply
+//! meant for the cancelled one: it stayed `running` for the script's minute. That was the test,
+//! not the runtime; the test now cancels once the model server has the first request.
 
 use chrono::Utc;
 use serde_json::json;
@@ -130,7 +130,6 @@ async fn cancel_then_answer(
 }
 
 #[actix_web::test]
-#[ignore = "open defect (module docs): the next turn stays running; not yet explained"]
 async fn the_turn_after_a_cancelled_one_answers_while_the_model_still_works_on_the_cancelled_request()
  {
     let setup = setup().await;
@@ -139,12 +138,10 @@ async fn the_turn_after_a_cancelled_one_answers_while_the_model_still_works_on_t
         Duration::from_secs(60),
         Box::new(Scripted::Reply("too late".into())),
     );
-    // Cancelled as soon as the turn has logged its start, while its model request goes out.
-    cancel_then_answer(&setup, slow, async |setup: &Setup, chat: ChatId| {
-        executions(setup, chat)
-            .await
-            .iter()
-            .any(|e| e.status == "running")
+    // Cancelled once the model server holds the first request (scripted replies go out in
+    // arrival order, so cancelling earlier would hand this slow one to the next turn).
+    cancel_then_answer(&setup, slow, async |setup: &Setup, _chat: ChatId| {
+        setup.server.chat_requests().len() == 1
     })
     .await;
 }
