@@ -43,6 +43,7 @@ mod pitch_budgets;
 mod pitch_jobs;
 mod pitches;
 mod rails;
+mod redis_flush;
 mod seed;
 mod short_term_memory;
 mod telegram;
