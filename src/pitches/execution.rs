@@ -126,9 +126,8 @@ impl PitchExecution {
             inputs,
         };
         let result = match self.ctx.db().get().await {
-            Ok(mut conn) => AgentExecution::create(&mut conn, &form)
+            Ok(mut conn) => AgentExecution::log_start(&mut conn, &form)
                 .await
-                .map(|_| ())
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
@@ -159,9 +158,8 @@ impl PitchExecution {
             finished_at: Some(chrono::Utc::now()),
         };
         let result = match self.ctx.db().get().await {
-            Ok(mut conn) => AgentExecution::finish(&mut conn, self.org, self.id, &form)
+            Ok(mut conn) => AgentExecution::log_finish(&mut conn, self.org, self.id, &form)
                 .await
-                .map(|_| ())
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };

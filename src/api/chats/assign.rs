@@ -70,7 +70,7 @@ pub async fn assign(
     };
     let (app, who) = (ctx.clone(), caller.clone());
     in_chat_actor(ctx, router, caller, id, async move {
-        let chat = store_assignment(&app, &who, id, body, assignment).await?;
+        let chat = store_assignment(&app, &who, id, assignment).await?;
         let takeover = chat
             .assigned_user_id
             .is_some()
@@ -84,7 +84,6 @@ async fn store_assignment(
     ctx: &AppContext,
     caller: &Caller,
     id: ChatId,
-    body: AssignChat,
     assignment: ChatAssignment,
 ) -> ApiResult<Chat> {
     let org = caller.organization_id;
@@ -92,7 +91,7 @@ async fn store_assignment(
     let (chat, event) = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let before = Chat::find(conn, org, id).await.map_err(not_found)?;
-            if let Some(user) = body.user_id {
+            if let Some(user) = assignment.assigned_user_id {
                 match Member::find_for_user(conn, org, user).await {
                     Ok(_) => {}
                     Err(diesel::result::Error::NotFound) => {
