@@ -13,7 +13,7 @@ use switchboard::db::models::{Event, Message};
 use switchboard::domain::{ChannelId, InboundMessage, InboundSender, MessageId};
 use switchboard::inbox::{EventPublisher, HubMessage, InboxHub};
 
-async fn web_channel(app: &TestApp, org: &TestOrg, active: bool) -> ChannelId {
+pub(crate) async fn web_channel(app: &TestApp, org: &TestOrg, active: bool) -> ChannelId {
     let (status, channel) = app
         .post("/api/v1/channels", &org.key, &json!({"name": format!("web-{}", uuid::Uuid::now_v7()), "kind": "web", "active": active}))
         .await;
@@ -21,7 +21,7 @@ async fn web_channel(app: &TestApp, org: &TestOrg, active: bool) -> ChannelId {
     serde_json::from_value(channel["id"].clone()).expect("id")
 }
 
-fn inbound(channel: ChannelId, thread: &str, id: &str, text: &str) -> InboundMessage {
+pub(crate) fn inbound(channel: ChannelId, thread: &str, id: &str, text: &str) -> InboundMessage {
     InboundMessage {
         channel_id: channel,
         external_thread_id: thread.into(),
