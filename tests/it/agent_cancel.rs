@@ -13,29 +13,14 @@
 
 use chrono::Utc;
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::agent_memory::contact;
-use crate::agent_turn::{Setup, channel, chat, setup};
+use crate::agent_setup::{Setup, channel, chat, executions, setup};
 use crate::ollama_server::Scripted;
-use switchboard::db::models::{AgentExecution, Chat};
+use crate::support::{eventually, eventually_some};
+use switchboard::db::models::Chat;
 use switchboard::domain::{ChannelId, ChatId, InboundMessage, InboundSender};
-
-/// Polls `check` until it returns `Some`, failing after a generous deadline.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(45);
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn said(channel: ChannelId, thread: &str, text: &str) -> InboundMessage {
     InboundMessage {
@@ -52,13 +37,6 @@ fn said(channel: ChannelId, thread: &str, text: &str) -> InboundMessage {
         received_at: Utc::now(),
         metadata: json!({}),
     }
-}
-
-async fn executions(setup: &Setup, chat: ChatId) -> Vec<AgentExecution> {
-    let mut conn = setup.app.ctx.db().get().await.expect("db");
-    AgentExecution::list_for_chat(&mut conn, setup.org.id, chat, 20)
-        .await
-        .expect("executions")
 }
 
 /// Ada writes; the first model call is `first` (slow); while it runs she writes again. Returns
@@ -88,16 +66,13 @@ async fn cancel_then_answer(
         .await
         .expect("ingest");
     // The first turn is waiting for the model; a newer message cancels it.
-    eventually("the first turn's model call", || async {
-        started(setup, chat_id).await.then_some(())
-    })
-    .await;
+    eventually("the first turn's model call", || started(setup, chat_id)).await;
     let second = ingestor
         .ingest(said(web, &thread, "Are you there?"))
         .await
         .expect("ingest");
 
-    let replies = eventually("the second turn's reply", || async {
+    let replies = eventually_some("the second turn's reply", || async {
         let (status, messages) = setup
             .app
             .get(&format!("/api/v1/chats/{chat_id}/messages"), &setup.org.key)
@@ -156,7 +131,7 @@ async fn cancelling_a_turn_hangs_up_on_a_model_that_is_still_streaming() {
     })
     .await;
     eventually("the cancelled stream to be hung up", || async {
-        (setup.server.open_chat_streams() == 0).then_some(())
+        setup.server.open_chat_streams() == 0
     })
     .await;
     assert_eq!(setup.server.abandoned_chat_streams(), 1);

@@ -7,51 +7,18 @@ use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::agent_memory::contact;
-use crate::agent_turn::{Setup, channel, chat, inbound, setup, setup_isolated};
+use crate::agent_setup::{
+    channel, chat, executions, hand_to_agent, inbound, inbound_message, last_system_prompt, setup,
+    setup_isolated, turn_request,
+};
 use crate::ollama_server::Scripted;
+use crate::support::{eventually, eventually_some};
 use switchboard::actors::agent::AgentTurnHandler;
-use switchboard::actors::chat::TurnRequest;
-use switchboard::db::models::AgentExecution;
 use switchboard::db::schema::outbox;
-use switchboard::domain::{ChatId, InboundMessage, InboundSender, MessageId, OutboxId};
-
-/// Polls `check` until it returns `Some`, failing after a generous deadline.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn turn(setup: &Setup, chat: ChatId, message: MessageId) -> TurnRequest {
-    TurnRequest {
-        organization_id: setup.org.id,
-        chat_id: chat,
-        messages: vec![message],
-        turn_number: 1,
-        followup: None,
-    }
-}
-
-fn last_system_prompt(setup: &Setup) -> String {
-    let requests = setup.server.chat_requests();
-    let last = requests.last().expect("a chat request");
-    last.body["messages"][0]["content"]
-        .as_str()
-        .expect("system prompt")
-        .to_owned()
-}
+use switchboard::domain::OutboxId;
 
 #[actix_web::test]
 async fn a_resolved_chat_leaves_a_summary_memory_recalled_in_another_channel() {
@@ -85,7 +52,7 @@ async fn a_resolved_chat_leaves_a_summary_memory_recalled_in_another_channel() {
     assert_eq!(resolved["status"], json!("resolved"));
 
     let memories = format!("/api/v1/contacts/{ada}/memories");
-    let summary = eventually("the summary memory", || async {
+    let summary = eventually_some("the summary memory", || async {
         let (_, list) = setup.app.get(&memories, &setup.org.key).await;
         list["items"].as_array().and_then(|items| {
             items
@@ -142,7 +109,7 @@ async fn a_resolved_chat_leaves_a_summary_memory_recalled_in_another_channel() {
         .server
         .script([Scripted::Reply("Yes, Friday.".into())]);
     let handler = AgentTurnHandler::new(&setup.app.ctx, None).expect("handler");
-    handler.take_turn(turn(&setup, second, said)).await;
+    handler.take_turn(turn_request(&setup, second, said)).await;
     let prompt = last_system_prompt(&setup);
     assert!(prompt.contains(&format!("- {content}")), "{prompt}");
 
@@ -189,7 +156,7 @@ async fn the_prompt_names_the_contacts_open_deal_stage_pipeline_and_value() {
         .server
         .script([Scripted::Reply("Almost there.".into())]);
     let handler = AgentTurnHandler::new(&setup.app.ctx, None).expect("handler");
-    handler.take_turn(turn(&setup, chat, said)).await;
+    handler.take_turn(turn_request(&setup, chat, said)).await;
     let prompt = last_system_prompt(&setup);
     assert!(
         prompt.contains("- Deal stage: Negotiation (pipeline Enterprise, value 12000.50 EUR)"),
@@ -201,61 +168,17 @@ async fn the_prompt_names_the_contacts_open_deal_stage_pipeline_and_value() {
     );
 }
 
-fn inbound_message(
-    channel: switchboard::domain::ChannelId,
-    id: &str,
-    text: &str,
-) -> InboundMessage {
-    InboundMessage {
-        channel_id: channel,
-        external_thread_id: "thread-ops".into(),
-        external_message_id: id.into(),
-        sender: InboundSender {
-            name: Some("Lead".into()),
-            email: Some("lead@example.test".into()),
-            ..Default::default()
-        },
-        text: text.into(),
-        attachments: Vec::new(),
-        reply_to_external_id: None,
-        received_at: Utc::now(),
-        metadata: json!({}),
-    }
-}
-
-async fn executions(setup: &Setup, chat: ChatId) -> Vec<AgentExecution> {
-    let mut conn = setup.app.ctx.db().get().await.expect("db");
-    AgentExecution::list_for_chat(&mut conn, setup.org.id, chat, 20)
-        .await
-        .expect("executions")
-}
-
 #[actix_web::test]
 async fn a_turn_cancelled_by_a_newer_message_is_logged_as_cancelled_with_its_reason() {
     let setup = setup().await;
     let web = channel(&setup, "web").await;
     let ingestor = setup.app.node.ingestor.clone();
     let first = ingestor
-        .ingest(inbound_message(web, "m1", "Hello"))
+        .ingest(inbound_message(web, "thread-ops", "m1", "Hello"))
         .await
         .expect("ingest");
     let chat_id = first.chat.id;
-    let _ = setup
-        .app
-        .post(
-            &format!("/api/v1/chats/{chat_id}/assign"),
-            &setup.org.key,
-            &json!({"agent_id": setup.agent}),
-        )
-        .await;
-    let _ = setup
-        .app
-        .patch(
-            &format!("/api/v1/chats/{chat_id}"),
-            &setup.org.key,
-            &json!({"autonomy": "auto"}),
-        )
-        .await;
+    hand_to_agent(&setup, chat_id, "auto").await;
     setup.server.script([
         Scripted::Slow(
             Duration::from_secs(60),
@@ -264,21 +187,21 @@ async fn a_turn_cancelled_by_a_newer_message_is_logged_as_cancelled_with_its_rea
         Scripted::Reply("Answering all of your messages.".into()),
     ]);
     ingestor
-        .ingest(inbound_message(web, "m2", "Are you there?"))
+        .ingest(inbound_message(web, "thread-ops", "m2", "Are you there?"))
         .await
         .expect("ingest");
     // The slow turn has logged its start; a newer message cancels it.
     eventually("the running turn", || async {
         let rows = executions(&setup, chat_id).await;
-        rows.iter().any(|e| e.status == "running").then_some(())
+        rows.iter().any(|e| e.status == "running")
     })
     .await;
     ingestor
-        .ingest(inbound_message(web, "m3", "I want a demo"))
+        .ingest(inbound_message(web, "thread-ops", "m3", "I want a demo"))
         .await
         .expect("ingest");
     // (What the next turn answers is the chat actor's tests' business; this is about the log.)
-    let rows = eventually("the cancelled turn", || async {
+    let rows = eventually_some("the cancelled turn", || async {
         let rows = executions(&setup, chat_id).await;
         rows.iter().any(|e| e.status == "cancelled").then_some(rows)
     })
@@ -340,7 +263,7 @@ async fn a_followup_answer_is_signed_by_the_followup_agent_not_the_assigned_one(
             .expect("outbox row");
     }
     setup.app.node.outbox_waker.notify();
-    let draft = eventually("the follow-up draft", || async {
+    let draft = eventually_some("the follow-up draft", || async {
         let (_, messages) = setup
             .app
             .get(&format!("/api/v1/chats/{chat}/messages"), &setup.org.key)

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::{TestApp, TestOrg};
+use crate::support::{TestApp, TestOrg, eventually};
 use switchboard::actors::chat::{
     ChatSettings, GetStatus, TurnDecision, TurnHandler, TurnLease, TurnRequest,
 };
@@ -126,21 +126,6 @@ async fn say(setup: &Setup, id: &str, text: &str) -> IngestOutcome {
         })
         .await
         .expect("ingest")
-}
-
-/// Polls `check` every 20 ms for up to 10 s (a deadline for broken code, not a timing assertion).
-async fn eventually<F: FnMut() -> Fut, Fut: std::future::Future<Output = bool>>(
-    what: &str,
-    mut check: F,
-) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::time::Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("never happened: {what}");
 }
 
 async fn event_types(setup: &Setup) -> Vec<String> {

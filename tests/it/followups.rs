@@ -8,7 +8,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 
 use crate::agent_memory::contact;
-use crate::agent_turn::{Setup, channel, chat, inbound, setup};
+use crate::agent_setup::{Setup, channel, chat, inbound, setup};
 use crate::ollama_server::Scripted;
 use switchboard::db::schema::{contacts, outbox};
 use switchboard::domain::{AgentId, ChatId, ContactId, OutboxId};

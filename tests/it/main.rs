@@ -7,6 +7,8 @@ mod agent_cancel;
 mod agent_llm;
 mod agent_memory;
 mod agent_ops;
+mod agent_setup;
+mod agent_supervision;
 mod agent_turn;
 mod agents;
 mod auth;

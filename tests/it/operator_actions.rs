@@ -8,12 +8,13 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use switchboard::actors::chat::GetStatus;
 use switchboard::domain::{ChatId, InboundMessage, InboundSender};
 
-use crate::agent_turn::{Setup, channel, setup};
+use crate::agent_setup::{Setup, channel, hand_to_agent, setup};
 use crate::ollama_server::Scripted;
+use crate::support::eventually;
 
 /// How long the model takes to answer: long enough for an operator to act meanwhile.
 const SLOW_MODEL: Duration = Duration::from_secs(6);
@@ -28,19 +29,7 @@ async fn chat_with_a_thinking_agent(setup: &Setup, thread: &str) -> ChatId {
     ));
     let first = inbound(setup, web, thread, "m1", "Hello").await;
     let chat = first.chat.id;
-    for (path, body) in [
-        ("assign", json!({"agent_id": setup.agent})),
-        ("", json!({"autonomy": "auto"})),
-    ] {
-        let (status, answer) = if path.is_empty() {
-            let url = format!("/api/v1/chats/{chat}");
-            setup.app.patch(&url, &setup.org.key, &body).await
-        } else {
-            let url = format!("/api/v1/chats/{chat}/{path}");
-            setup.app.post(&url, &setup.org.key, &body).await
-        };
-        assert!(status.is_success(), "{status} {answer}");
-    }
+    hand_to_agent(setup, chat, "auto").await;
     inbound(setup, web, thread, "m2", "Can I get a demo?").await;
     eventually("the agent asks the model", || async {
         !setup.server.chat_requests().is_empty()
@@ -77,18 +66,6 @@ async fn inbound(
         })
         .await
         .expect("ingest")
-}
-
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(Instant::now() < deadline, "gave up waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn messages(setup: &Setup, chat: ChatId) -> Vec<Value> {
@@ -189,7 +166,7 @@ async fn taking_the_chat_makes_a_thinking_agent_stand_down() {
 async fn a_backed_up_chat_answers_429_and_stores_nothing_it_refused() {
     let mut config = crate::support::test_config();
     config.server.chat_mailbox_capacity = 2;
-    let setup = crate::agent_turn::setup_with_config(config).await;
+    let setup = crate::agent_setup::setup_with_config(config).await;
     let web = channel(&setup, "web-busy").await;
     let chat = inbound(&setup, web, "busy", "m1", "Hello").await.chat.id;
 

@@ -5,6 +5,7 @@
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 use std::net::TcpListener;
+use std::time::Duration;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -302,4 +303,40 @@ pub async fn assert_isolated(app: &TestApp, path: &str, list_path: &str, id: &st
         items.iter().all(|item| item["id"] != id),
         "another tenant's row leaked: {list}"
     );
+}
+
+/// How long the polling helpers wait: a deadline for broken code, not a timing assertion.
+const EVENTUALLY: Duration = Duration::from_secs(45);
+
+/// Polls `check` every 25 ms until it holds; panics naming `what` if it never does.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    eventually_some(what, || {
+        let holds = check();
+        async move { holds.await.then_some(()) }
+    })
+    .await
+}
+
+/// Polls `check` every 25 ms until it finds something, and returns it; panics naming `what` if
+/// it never does.
+pub async fn eventually_some<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + EVENTUALLY;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }

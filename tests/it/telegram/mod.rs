@@ -12,8 +12,8 @@ mod slow_agent;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::time::Duration;
 
+pub use crate::support::eventually;
 use crate::support::{TestApp, TestOrg};
 use crate::telegram_server::TelegramServer;
 use switchboard::channels::telegram::webhook::SECRET_HEADER;
@@ -111,19 +111,4 @@ pub async fn messages_of(app: &TestApp, org: &TestOrg, chat: &str) -> Vec<Value>
     let mut items = page["items"].as_array().cloned().unwrap_or_default();
     items.reverse();
     items
-}
-
-/// Polls `check` every 25 ms for up to 20 s (a deadline for broken code, not a timing assertion).
-pub async fn eventually<F: FnMut() -> Fut, Fut: std::future::Future<Output = bool>>(
-    what: &str,
-    mut check: F,
-) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while std::time::Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("never happened: {what}");
 }
