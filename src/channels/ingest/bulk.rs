@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 use super::persist::{ChannelOwner, InboundRow, IngestOutcome, resolve_chat, resolve_contact};
 use crate::db::models::message::preview;
 use crate::db::models::{Chat, Event, Message};
+use crate::db::prepared::cached;
 use crate::db::schema::{chats, messages};
 use crate::domain::{
     ChannelId, ChatId, Direction, InboundMessage, MessageId, MessageStatus, OrganizationId,
@@ -264,13 +265,15 @@ async fn bump_chats<'a>(
         previews.push(preview(body));
         counts.push(count);
     }
-    diesel::sql_query(include_str!("bump_chats.sql"))
-        .bind::<Array<SqlUuid>, _>(ids)
-        .bind::<Array<Timestamptz>, _>(times)
-        .bind::<Array<Text>, _>(previews)
-        .bind::<Array<Int4>, _>(counts)
-        .load::<Chat>(conn)
-        .await
+    cached(
+        diesel::sql_query(include_str!("bump_chats.sql"))
+            .bind::<Array<SqlUuid>, _>(ids)
+            .bind::<Array<Timestamptz>, _>(times)
+            .bind::<Array<Text>, _>(previews)
+            .bind::<Array<Int4>, _>(counts),
+    )
+    .load::<Chat>(conn)
+    .await
 }
 
 /// Inserts the new rows with one statement of fixed text (`insert_messages.sql`), in dedupe-key
@@ -305,7 +308,7 @@ async fn insert_messages(
         attachments.push(row.attachments);
         metadata.push(row.metadata);
     }
-    diesel::sql_query(include_str!("insert_messages.sql"))
+    let query = diesel::sql_query(include_str!("insert_messages.sql"))
         .bind::<Array<SqlUuid>, _>(ids)
         .bind::<Array<SqlUuid>, _>(orgs)
         .bind::<Array<SqlUuid>, _>(chats)
@@ -318,9 +321,8 @@ async fn insert_messages(
         .bind::<Text, _>(Direction::Inbound.as_str())
         .bind::<Text, _>(SenderKind::Contact.as_str())
         .bind::<Text, _>(MessageStatus::Received.as_str())
-        .bind::<Timestamptz, _>(now)
-        .load::<Message>(conn)
-        .await
+        .bind::<Timestamptz, _>(now);
+    cached(query).load::<Message>(conn).await
 }
 
 /// Appends `chat.created` for each new chat and `message.created` for each new message, one

@@ -8,6 +8,7 @@ use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, Text, Timestamptz, Uuid 
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
+use crate::db::prepared::cached;
 use crate::db::schema::{events, organizations};
 use crate::domain::{ChatId, OrganizationId};
 
@@ -95,13 +96,12 @@ impl Event {
             .map(|(_, chat, _)| chat.map(uuid::Uuid::from))
             .collect();
         let payloads: Vec<&serde_json::Value> = items.iter().map(|(_, _, p)| p).collect();
-        let mut stored: Vec<Appended> = diesel::sql_query(include_str!("event_append.sql"))
+        let query = diesel::sql_query(include_str!("event_append.sql"))
             .bind::<SqlUuid, _>(uuid::Uuid::from(org))
             .bind::<Array<Text>, _>(&kinds)
             .bind::<Array<Nullable<SqlUuid>>, _>(&chats)
-            .bind::<Array<Jsonb>, _>(&payloads)
-            .load(conn)
-            .await?;
+            .bind::<Array<Jsonb>, _>(&payloads);
+        let mut stored: Vec<Appended> = cached(query).load(conn).await?;
         if stored.len() != items.len() {
             // No such organisation: the cursor bump matched no row, so nothing was inserted.
             return Err(diesel::result::Error::NotFound);
