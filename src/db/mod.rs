@@ -5,6 +5,7 @@
 pub mod migrate;
 pub mod models;
 pub mod pagination;
+pub mod prepared;
 pub mod schema;
 
 use diesel_async::AsyncPgConnection;

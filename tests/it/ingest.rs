@@ -13,7 +13,7 @@ use switchboard::db::models::{Event, Message};
 use switchboard::domain::{ChannelId, InboundMessage, InboundSender, MessageId};
 use switchboard::inbox::{EventPublisher, HubMessage, InboxHub};
 
-async fn web_channel(app: &TestApp, org: &TestOrg, active: bool) -> ChannelId {
+pub(crate) async fn web_channel(app: &TestApp, org: &TestOrg, active: bool) -> ChannelId {
     let (status, channel) = app
         .post("/api/v1/channels", &org.key, &json!({"name": format!("web-{}", uuid::Uuid::now_v7()), "kind": "web", "active": active}))
         .await;
@@ -21,7 +21,7 @@ async fn web_channel(app: &TestApp, org: &TestOrg, active: bool) -> ChannelId {
     serde_json::from_value(channel["id"].clone()).expect("id")
 }
 
-fn inbound(channel: ChannelId, thread: &str, id: &str, text: &str) -> InboundMessage {
+pub(crate) fn inbound(channel: ChannelId, thread: &str, id: &str, text: &str) -> InboundMessage {
     InboundMessage {
         channel_id: channel,
         external_thread_id: thread.into(),
@@ -344,4 +344,50 @@ async fn one_batch_absorbs_its_own_duplicates_counts_unread_and_links_replies() 
     );
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=6).collect::<Vec<_>>());
+}
+
+#[actix_web::test]
+async fn a_message_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_stored() {
+    let app = TestApp::spawn().await;
+    let org = app.create_org("acme").await;
+    let channel = web_channel(&app, &org, true).await;
+    let config = IngestConfig {
+        linger: std::time::Duration::from_millis(200),
+        ..IngestConfig::default()
+    };
+    let ingestor = Ingestor::start(app.ctx.db().clone(), config, Vec::new());
+    // PostgreSQL text cannot hold a NUL: the batch's insert fails as a whole, then each message
+    // is written alone.
+    let burst = vec![
+        inbound(channel, "t-1", "m-1", "fine"),
+        inbound(channel, "t-1", "m-2", "a \u{0} byte"),
+        inbound(channel, "t-2", "m-3", "also fine"),
+    ];
+    let calls = burst.into_iter().map(|m| {
+        let ingestor = ingestor.clone();
+        async move { ingestor.ingest(m).await }
+    });
+    let outcomes = futures_util::future::join_all(calls).await;
+    assert!(
+        matches!(outcomes[1], Err(IngestError::Database(_))),
+        "{:?}",
+        outcomes[1]
+    );
+    let stored: Vec<&IngestOutcome> = [&outcomes[0], &outcomes[2]]
+        .into_iter()
+        .map(|o| o.as_ref().expect("the others are stored"))
+        .collect();
+    assert_eq!(stored[0].message.body, "fine");
+    assert_eq!(stored[1].message.body, "also fine");
+
+    let mut conn = app.ctx.db().get().await.expect("db");
+    let events = Event::list_after(&mut conn, org.id, 0, None, 100)
+        .await
+        .expect("events");
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        [1, 2, 3, 4],
+        "2 chats + 2 messages; the refused one took no cursor"
+    );
 }

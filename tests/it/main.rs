@@ -31,6 +31,7 @@ mod inbox_page;
 mod inbox_signals;
 mod inbox_ws;
 mod ingest;
+mod ingest_overlap;
 mod members;
 mod memories;
 mod migrations;

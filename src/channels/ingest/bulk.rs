@@ -1,20 +1,22 @@
 //! Writing a whole batch of inbound messages with a handful of set-based statements, whatever
 //! its size: one lookup of already-stored messages (dedupe and reply-to), one lookup of existing
-//! chats, one multi-row insert, one chat update, and per organisation one cursor bump and one
-//! event insert. Only a message that opens a new thread takes the per-message path
-//! ([`super::persist`]) to resolve its contact and create its chat. Statement count, not fsync,
-//! is what bounds ingest once commits are grouped, so this is where throughput comes from.
+//! chats, one insert, one chat update, and per organisation one statement that bumps the cursor
+//! and inserts the events. Only a message that opens a new thread takes the per-message path
+//! ([`super::persist`]) to resolve its contact and create its chat. The insert, the update and
+//! the events bind one array per column (`unnest`) instead of a parameter per value, so their
+//! text is fixed and prepared once, and parsing, planning and binding do not grow with the batch
+//! (docs/benchmarks.md, "Update of 2026-11-30: ingest").
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Int4, Text, Timestamptz, Uuid as SqlUuid};
-use diesel::upsert::on_constraint;
+use diesel::sql_types::{Array, Int4, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::persist::{ChannelOwner, InboundRow, IngestOutcome, resolve_chat, resolve_contact};
 use crate::db::models::message::preview;
 use crate::db::models::{Chat, Event, Message};
+use crate::db::prepared::cached;
 use crate::db::schema::{chats, messages};
 use crate::domain::{
     ChannelId, ChatId, Direction, InboundMessage, MessageId, MessageStatus, OrganizationId,
@@ -23,12 +25,13 @@ use crate::domain::{
 
 type MessageKey = (ChannelId, String);
 
-/// Persists `work` (sorted by organisation) inside the caller's transaction; one outcome per
-/// item, in order. Duplicates — of stored messages or of an earlier item in the same batch —
+/// Persists `work` (sorted by organisation) inside the caller's transaction, stamping new
+/// messages with `now` (the batch's time); one outcome per item, in order. Duplicates — of stored messages or of an earlier item in the same batch —
 /// come back with `duplicate: true` and change nothing.
 pub async fn persist_batch(
     conn: &mut AsyncPgConnection,
     work: &[(ChannelOwner, InboundMessage)],
+    now: DateTime<Utc>,
 ) -> QueryResult<Vec<IngestOutcome>> {
     let mut stored = stored_messages(conn, work).await?;
     let mut threads = existing_chats(conn, work).await?;
@@ -37,10 +40,12 @@ pub async fn persist_batch(
     let mut plan: Vec<Planned> = Vec::with_capacity(work.len());
     let mut rows: Vec<InboundRow<'_>> = Vec::new();
     let mut created_chats: Vec<ChatId> = Vec::new();
-    let now = Utc::now();
+    let mut planned_keys: HashSet<(ChannelId, &str)> = HashSet::with_capacity(work.len());
     for (owner, inbound) in work {
         let key = (owner.id, inbound.external_message_id.clone());
-        if stored.contains_key(&key) || rows.iter().any(|r| r.key_matches(&key)) {
+        if stored.contains_key(&key)
+            || !planned_keys.insert((owner.id, inbound.external_message_id.as_str()))
+        {
             plan.push(Planned::Duplicate(key));
             continue;
         }
@@ -64,24 +69,15 @@ pub async fn persist_batch(
             .as_ref()
             .and_then(|external| stored.get(&(owner.id, external.clone())))
             .map(|m| m.id);
-        rows.push(InboundRow::new(*owner, chat_id, inbound, reply_to, now));
+        rows.push(InboundRow::new(*owner, chat_id, inbound, reply_to));
         plan.push(Planned::New(key));
     }
 
-    let inserted: HashMap<MessageKey, Message> = if rows.is_empty() {
-        HashMap::new()
-    } else {
-        diesel::insert_into(messages::table)
-            .values(&rows)
-            .on_conflict(on_constraint("messages_channel_id_external_id_key"))
-            .do_nothing()
-            .returning(Message::as_returning())
-            .get_results::<Message>(conn)
-            .await?
-            .into_iter()
-            .map(|m| ((m.channel_id, m.external_id.clone().unwrap_or_default()), m))
-            .collect()
-    };
+    let inserted: HashMap<MessageKey, Message> = insert_messages(conn, rows, now)
+        .await?
+        .into_iter()
+        .map(|m| ((m.channel_id, m.external_id.clone().unwrap_or_default()), m))
+        .collect();
     // A row that did not come back lost a race with another node's delivery of the same message.
     let raced: Vec<&(ChannelOwner, InboundMessage)> = work
         .iter()
@@ -236,8 +232,8 @@ async fn existing_chats(
         .collect())
 }
 
-/// One statement for every chat that got messages: newest time and preview, unread count up by
-/// the number of new messages, and a resolved or snoozed chat reopened (a contact wrote again).
+/// One statement (`bump_chats.sql`) for every chat that got messages: newest time and preview,
+/// unread count up by the number of new messages, and a resolved or snoozed chat reopened.
 async fn bump_chats<'a>(
     conn: &mut AsyncPgConnection,
     inserted: impl Iterator<Item = &'a Message>,
@@ -257,6 +253,8 @@ async fn bump_chats<'a>(
     if per_chat.is_empty() {
         return Ok(Vec::new());
     }
+    let mut per_chat: Vec<_> = per_chat.into_iter().collect();
+    per_chat.sort_unstable_by_key(|(id, _)| *id);
     let mut ids = Vec::with_capacity(per_chat.len());
     let mut times = Vec::with_capacity(per_chat.len());
     let mut previews = Vec::with_capacity(per_chat.len());
@@ -267,18 +265,64 @@ async fn bump_chats<'a>(
         previews.push(preview(body));
         counts.push(count);
     }
-    diesel::sql_query(
-        "UPDATE chats AS c SET last_message_at = v.at, last_message_preview = v.preview, \
-         unread_count = c.unread_count + v.n, status = 'open', snoozed_until = NULL \
-         FROM unnest($1, $2, $3, $4) AS v(id, at, preview, n) \
-         WHERE c.id = v.id RETURNING c.*",
+    cached(
+        diesel::sql_query(include_str!("bump_chats.sql"))
+            .bind::<Array<SqlUuid>, _>(ids)
+            .bind::<Array<Timestamptz>, _>(times)
+            .bind::<Array<Text>, _>(previews)
+            .bind::<Array<Int4>, _>(counts),
     )
-    .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Array<Timestamptz>, _>(times)
-    .bind::<Array<Text>, _>(previews)
-    .bind::<Array<Int4>, _>(counts)
     .load::<Chat>(conn)
     .await
+}
+
+/// Inserts the new rows with one statement of fixed text (`insert_messages.sql`), in dedupe-key
+/// order; a row another node stored meanwhile is skipped and does not come back.
+async fn insert_messages(
+    conn: &mut AsyncPgConnection,
+    mut rows: Vec<InboundRow<'_>>,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<Message>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    rows.sort_unstable_by(|a, b| (a.channel_id, a.external_id).cmp(&(b.channel_id, b.external_id)));
+    let n = rows.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut orgs = Vec::with_capacity(n);
+    let mut chats = Vec::with_capacity(n);
+    let mut channels = Vec::with_capacity(n);
+    let mut bodies = Vec::with_capacity(n);
+    let mut externals = Vec::with_capacity(n);
+    let mut replies = Vec::with_capacity(n);
+    let mut attachments = Vec::with_capacity(n);
+    let mut metadata = Vec::with_capacity(n);
+    for row in rows {
+        ids.push(uuid::Uuid::from(row.id));
+        orgs.push(uuid::Uuid::from(row.organization_id));
+        chats.push(uuid::Uuid::from(row.chat_id));
+        channels.push(uuid::Uuid::from(row.channel_id));
+        bodies.push(row.body);
+        externals.push(row.external_id);
+        replies.push(row.reply_to_message_id.map(uuid::Uuid::from));
+        attachments.push(row.attachments);
+        metadata.push(row.metadata);
+    }
+    let query = diesel::sql_query(include_str!("insert_messages.sql"))
+        .bind::<Array<SqlUuid>, _>(ids)
+        .bind::<Array<SqlUuid>, _>(orgs)
+        .bind::<Array<SqlUuid>, _>(chats)
+        .bind::<Array<SqlUuid>, _>(channels)
+        .bind::<Array<Text>, _>(bodies)
+        .bind::<Array<Text>, _>(externals)
+        .bind::<Array<Nullable<SqlUuid>>, _>(replies)
+        .bind::<Array<Jsonb>, _>(attachments)
+        .bind::<Array<Jsonb>, _>(metadata)
+        .bind::<Text, _>(Direction::Inbound.as_str())
+        .bind::<Text, _>(SenderKind::Contact.as_str())
+        .bind::<Text, _>(MessageStatus::Received.as_str())
+        .bind::<Timestamptz, _>(now);
+    cached(query).load::<Message>(conn).await
 }
 
 /// Appends `chat.created` for each new chat and `message.created` for each new message, one
@@ -293,7 +337,7 @@ async fn append_events(
     chats_by_id: &HashMap<ChatId, Chat>,
 ) -> QueryResult<HashMap<MessageId, Vec<Event>>> {
     let mut per_org: Vec<(OrganizationId, Vec<PendingEvent>)> = Vec::new();
-    let mut announced: Vec<ChatId> = Vec::new();
+    let mut announced: HashSet<ChatId> = HashSet::new();
     for ((owner, _), planned) in work.iter().zip(plan) {
         let Planned::New(key) = planned else { continue };
         let Some(message) = inserted.get(key) else {
@@ -309,8 +353,7 @@ async fn append_events(
         let Some((_, items)) = per_org.last_mut() else {
             continue;
         };
-        if created_chats.contains(&chat.id) && !announced.contains(&chat.id) {
-            announced.push(chat.id);
+        if created_chats.contains(&chat.id) && announced.insert(chat.id) {
             items.push((
                 message.id,
                 "chat.created",
@@ -327,13 +370,13 @@ async fn append_events(
     }
     let mut by_message: HashMap<MessageId, Vec<Event>> = HashMap::new();
     for (org, items) in per_org {
-        let specs: Vec<(&str, Option<ChatId>, &serde_json::Value)> = items
-            .iter()
-            .map(|(_, kind, chat, payload)| (*kind, Some(*chat), payload))
-            .collect();
-        let events = Event::append_many(conn, org, &specs).await?;
-        for ((message, ..), event) in items.iter().zip(events) {
-            by_message.entry(*message).or_default().push(event);
+        let (messages, specs): (Vec<MessageId>, Vec<_>) = items
+            .into_iter()
+            .map(|(message, kind, chat, payload)| (message, (kind, Some(chat), payload)))
+            .unzip();
+        let events = Event::append_many(conn, org, specs).await?;
+        for (message, event) in messages.into_iter().zip(events) {
+            by_message.entry(message).or_default().push(event);
         }
     }
     Ok(by_message)
@@ -345,17 +388,13 @@ impl<'a> InboundRow<'a> {
         chat_id: ChatId,
         inbound: &'a InboundMessage,
         reply_to: Option<MessageId>,
-        now: DateTime<Utc>,
     ) -> Self {
         Self {
             id: MessageId::new(),
             organization_id: owner.organization_id,
             chat_id,
             channel_id: owner.id,
-            direction: Direction::Inbound,
-            sender_kind: SenderKind::Contact,
             body: &inbound.text,
-            status: MessageStatus::Received,
             external_id: &inbound.external_message_id,
             reply_to_message_id: reply_to,
             attachments: serde_json::to_value(&inbound.attachments)
@@ -365,11 +404,6 @@ impl<'a> InboundRow<'a> {
             } else {
                 inbound.metadata.clone()
             },
-            created_at: now,
         }
-    }
-
-    fn key_matches(&self, key: &MessageKey) -> bool {
-        self.channel_id == key.0 && self.external_id == key.1
     }
 }

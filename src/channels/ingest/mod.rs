@@ -2,8 +2,9 @@
 //! [`Ingestor::ingest`]; the message is committed to PostgreSQL before the call returns, so a
 //! sender is acknowledged only for what is durable. Concurrent calls are group-committed: one
 //! transaction (one fsync) per batch of up to `max_batch` messages gathered for at most `linger`,
-//! while each caller still gets its own answer. After the commit, listeners (the chat actors'
-//! router, the inbox event publisher) are told.
+//! while each caller still gets its own answer; `workers` batches are written at once. After the
+//! commit, listeners (the chat actors' router, the inbox event publisher) are told, in arrival
+//! order.
 
 mod batch;
 mod bulk;
@@ -58,6 +59,10 @@ pub struct IngestConfig {
     pub queue_capacity: usize,
     /// Longest accepted text, in characters.
     pub max_text_chars: usize,
+    /// Batches written at once: while one commits (and waits for its fsync), the next is
+    /// gathered and written by another worker on its own connection. Answers still go out in
+    /// arrival order (see `batch.rs`).
+    pub workers: usize,
 }
 
 impl Default for IngestConfig {
@@ -67,6 +72,7 @@ impl Default for IngestConfig {
             linger: Duration::from_millis(2),
             queue_capacity: 8192,
             max_text_chars: 32_000,
+            workers: 2,
         }
     }
 }

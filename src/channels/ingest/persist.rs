@@ -2,15 +2,13 @@
 //! a new thread, its contact (found by id, Telegram user or email, else created) and its chat.
 //! Everything else is written set-based for the whole batch by [`super::bulk`].
 
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::models::{Chat, Contact, Event, Message};
-use crate::db::schema::{channels, chats, contacts, messages};
+use crate::db::schema::{channels, chats, contacts};
 use crate::domain::{
-    ChannelId, ChannelKind, ChatId, ContactId, Direction, InboundMessage, MessageId, MessageStatus,
-    OrganizationId, SenderKind,
+    ChannelId, ChannelKind, ChatId, ContactId, InboundMessage, MessageId, OrganizationId,
 };
 
 /// What became of one inbound message.
@@ -56,23 +54,18 @@ pub async fn channel_owners(
         .await
 }
 
-/// A new inbound message row.
-#[derive(Insertable)]
-#[diesel(table_name = messages)]
+/// A new inbound message row (direction `inbound`, sender `contact`, status `received`; the
+/// batch's time is bound once for all rows).
 pub(super) struct InboundRow<'a> {
     pub(super) id: MessageId,
     pub(super) organization_id: OrganizationId,
     pub(super) chat_id: ChatId,
     pub(super) channel_id: ChannelId,
-    pub(super) direction: Direction,
-    pub(super) sender_kind: SenderKind,
     pub(super) body: &'a str,
-    pub(super) status: MessageStatus,
     pub(super) external_id: &'a str,
     pub(super) reply_to_message_id: Option<MessageId>,
     pub(super) attachments: serde_json::Value,
     pub(super) metadata: serde_json::Value,
-    pub(super) created_at: DateTime<Utc>,
 }
 
 pub(super) async fn resolve_contact(

@@ -4,9 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
+use crate::db::prepared::cached;
 use crate::db::schema::{events, organizations};
 use crate::domain::{ChatId, OrganizationId};
 
@@ -27,6 +29,15 @@ pub struct Event {
     pub payload: serde_json::Value,
     /// When.
     pub created_at: DateTime<Utc>,
+}
+
+/// What `event_append.sql` returns per event.
+#[derive(QueryableByName)]
+struct Appended {
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
 }
 
 #[derive(Insertable)]
@@ -67,45 +78,47 @@ impl Event {
             .await
     }
 
-    /// Appends several events of one organisation with one cursor bump and one insert, in the
-    /// order given (the set-based form of [`Event::append`], for ingest batches).
+    /// Appends several events of one organisation in one statement (`event_append.sql`: the
+    /// cursor bump and the insert together), in the order given; the set-based form of
+    /// [`Event::append`], for ingest batches. Payloads are moved into the returned events rather
+    /// than read back from the database.
     pub async fn append_many(
         conn: &mut AsyncPgConnection,
         org: OrganizationId,
-        items: &[(&str, Option<ChatId>, &serde_json::Value)],
+        items: Vec<(&str, Option<ChatId>, serde_json::Value)>,
     ) -> QueryResult<Vec<Self>> {
-        let Ok(count) = i64::try_from(items.len()) else {
-            return Err(diesel::result::Error::QueryBuilderError(
-                "too many events in one append".into(),
-            ));
-        };
-        if count == 0 {
+        if items.is_empty() {
             return Ok(Vec::new());
         }
-        let last: i64 = diesel::update(organizations::table.find(org))
-            .set(organizations::event_seq.eq(organizations::event_seq + count))
-            .returning(organizations::event_seq)
-            .get_result(conn)
-            .await?;
-        let first = last - count + 1;
-        let rows: Vec<EventInsertForm<'_>> = items
+        let kinds: Vec<&str> = items.iter().map(|(kind, _, _)| *kind).collect();
+        let chats: Vec<Option<uuid::Uuid>> = items
             .iter()
-            .zip(first..)
-            .map(|((event_type, chat_id, payload), seq)| EventInsertForm {
-                organization_id: org,
-                seq,
-                event_type,
-                chat_id: *chat_id,
-                payload,
-            })
+            .map(|(_, chat, _)| chat.map(uuid::Uuid::from))
             .collect();
-        let mut events: Vec<Self> = diesel::insert_into(events::table)
-            .values(&rows)
-            .returning(Self::as_returning())
-            .get_results(conn)
-            .await?;
-        events.sort_by_key(|e| e.seq);
-        Ok(events)
+        let payloads: Vec<&serde_json::Value> = items.iter().map(|(_, _, p)| p).collect();
+        let query = diesel::sql_query(include_str!("event_append.sql"))
+            .bind::<SqlUuid, _>(uuid::Uuid::from(org))
+            .bind::<Array<Text>, _>(&kinds)
+            .bind::<Array<Nullable<SqlUuid>>, _>(&chats)
+            .bind::<Array<Jsonb>, _>(&payloads);
+        let mut stored: Vec<Appended> = cached(query).load(conn).await?;
+        if stored.len() != items.len() {
+            // No such organisation: the cursor bump matched no row, so nothing was inserted.
+            return Err(diesel::result::Error::NotFound);
+        }
+        stored.sort_by_key(|row| row.seq);
+        Ok(items
+            .into_iter()
+            .zip(stored)
+            .map(|((event_type, chat_id, payload), row)| Self {
+                organization_id: org,
+                seq: row.seq,
+                event_type: event_type.to_owned(),
+                chat_id,
+                payload,
+                created_at: row.created_at,
+            })
+            .collect())
     }
 
     /// Events after `seq`, oldest first, at most `limit` (a reconnecting client's backlog).

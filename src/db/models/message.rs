@@ -19,7 +19,9 @@ use crate::domain::{
 pub const PREVIEW_CHARS: usize = 140;
 
 /// A message.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize, ToSchema)]
+#[derive(
+    Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable, Serialize, ToSchema,
+)]
 #[diesel(table_name = messages, check_for_backend(diesel::pg::Pg))]
 pub struct Message {
     /// Id.
