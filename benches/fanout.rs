@@ -315,6 +315,9 @@ async fn run(load: tokio::runtime::Handle, load_threads: usize) -> anyhow::Resul
             "ingest_batch_duration_seconds_sum",
             "ingest_batch_duration_seconds_count",
             "inbox_slow_consumers_total",
+            "inbox_events_held_total",
+            "inbox_event_gaps_total",
+            "inbox_gap_catch_ups_total",
         ];
         if !line.starts_with('#') && wanted.iter().any(|w| line.starts_with(w)) {
             println!("  {line}");

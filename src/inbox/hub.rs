@@ -1,7 +1,8 @@
 //! `InboxHub`: this node's fan-out of inbox events to its WebSocket sessions. Events arrive from
 //! the local publisher and, for events made on other nodes, from one Redis pub/sub subscription.
 //! Each session has a bounded queue; a session that falls behind is cut off (it resumes by
-//! cursor) instead of making the hub buffer without bound or block other sessions.
+//! cursor) instead of making the hub buffer without bound or block other sessions. Events are
+//! handed on in each organisation's cursor order (see [`super::order`]).
 
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::events::Envelope;
+use super::order::{Admitted, CursorOrder, REORDER_WINDOW};
 use super::{InboxEvent, Signal};
 use crate::domain::OrganizationId;
 
@@ -36,6 +38,7 @@ struct Inner {
     next_id: AtomicU64,
     listening: AtomicBool,
     subscribers: RwLock<HashMap<OrganizationId, Vec<Subscriber>>>,
+    order: CursorOrder,
 }
 
 struct Subscriber {
@@ -82,6 +85,7 @@ impl InboxHub {
                 next_id: AtomicU64::new(1),
                 listening: AtomicBool::new(false),
                 subscribers: RwLock::new(HashMap::new()),
+                order: CursorOrder::default(),
             }),
         }
     }
@@ -119,9 +123,54 @@ impl InboxHub {
         }
     }
 
-    /// Hands an event to every session of its organisation without waiting.
+    /// Hands an event to every session of its organisation without waiting, in cursor order:
+    /// an event that came before its turn is held back until the ones before it arrive, or
+    /// for [`REORDER_WINDOW`] at most.
     pub fn deliver(&self, organization_id: OrganizationId, event: Arc<InboxEvent>) {
+        let listened_to = self
+            .inner
+            .subscribers
+            .read()
+            .is_ok_and(|map| map.contains_key(&organization_id));
+        if !listened_to {
+            return;
+        }
         let mut slow = Vec::new();
+        let admitted = self.inner.order.admit(organization_id, event, |event| {
+            self.hand_out(organization_id, event, &mut slow)
+        });
+        self.cut_off(organization_id, &slow);
+        if admitted == Admitted::HeldScheduleFlush {
+            let hub = self.clone();
+            let flush = async move {
+                tokio::time::sleep(REORDER_WINDOW).await;
+                let mut slow = Vec::new();
+                hub.inner.order.flush(organization_id, |event| {
+                    hub.hand_out(organization_id, event, &mut slow)
+                });
+                hub.cut_off(organization_id, &slow);
+            };
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => drop(runtime.spawn(flush)),
+                Err(_) => {
+                    // No runtime to wait on (not the case in the server): release at once.
+                    let mut slow = Vec::new();
+                    self.inner.order.flush(organization_id, |event| {
+                        self.hand_out(organization_id, event, &mut slow)
+                    });
+                    self.cut_off(organization_id, &slow);
+                }
+            }
+        }
+    }
+
+    /// Queues an event for every session of the organisation, noting those with a full queue.
+    fn hand_out(
+        &self,
+        organization_id: OrganizationId,
+        event: Arc<InboxEvent>,
+        slow: &mut Vec<u64>,
+    ) {
         if let Ok(map) = self.inner.subscribers.read()
             && let Some(subscribers) = map.get(&organization_id)
         {
@@ -136,9 +185,13 @@ impl InboxHub {
                 }
             }
         }
+    }
+
+    /// Drops sessions that did not keep up; they resume by cursor.
+    fn cut_off(&self, organization_id: OrganizationId, slow: &[u64]) {
         if !slow.is_empty() {
             metrics::counter!("inbox_slow_consumers_total").increment(slow.len() as u64);
-            self.remove(organization_id, &slow);
+            self.remove(organization_id, slow);
         }
     }
 
@@ -158,6 +211,7 @@ impl InboxHub {
 
     /// Tells every session to catch up from the database.
     fn resync_all(&self) {
+        self.inner.order.clear();
         if let Ok(map) = self.inner.subscribers.read() {
             for subscriber in map.values().flatten() {
                 let _ = subscriber.sender.try_send(HubMessage::Resync);
@@ -166,6 +220,7 @@ impl InboxHub {
     }
 
     fn remove(&self, organization_id: OrganizationId, ids: &[u64]) {
+        let mut emptied = false;
         if let Ok(mut map) = self.inner.subscribers.write()
             && let Some(subscribers) = map.get_mut(&organization_id)
         {
@@ -174,8 +229,12 @@ impl InboxHub {
             let removed = before - subscribers.len();
             if subscribers.is_empty() {
                 map.remove(&organization_id);
+                emptied = true;
             }
             metrics::gauge!("inbox_subscribers").decrement(removed as f64);
+        }
+        if emptied {
+            self.inner.order.forget(organization_id);
         }
     }
 

@@ -8,6 +8,7 @@
 
 mod events;
 mod hub;
+mod order;
 mod publisher;
 mod signals;
 

@@ -239,6 +239,7 @@ async fn deliver(
         return Flow::Continue;
     }
     if event.seq > current.last_seq + 1 {
+        metrics::counter!("inbox_gap_catch_ups_total").increment(1);
         return Box::pin(catch_up(ctx, caller, ws, stream, Some(event.seq))).await;
     }
     let wanted = current.chat.is_none_or(|chat| event.chat_id == Some(chat));
