@@ -71,6 +71,9 @@ pub fn build_server(ctx: AppContext, listener: TcpListener) -> anyhow::Result<Ru
     .shutdown_timeout(config.shutdown_timeout_secs)
     .max_connections(config.max_connections_per_worker.max(1))
     .client_request_timeout(Duration::from_secs(30))
+    // Inbox frames are small and must leave at once: with Nagle's algorithm on, a frame written
+    // while the previous one is unacknowledged waits for the client's delayed ACK (tens of ms).
+    .tcp_nodelay(true)
     .listen(listener)?;
     if config.workers > 0 {
         server = server.workers(config.workers);
