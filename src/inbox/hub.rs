@@ -141,27 +141,27 @@ impl InboxHub {
         });
         self.cut_off(organization_id, &slow);
         if admitted == Admitted::HeldScheduleFlush {
-            let hub = self.clone();
-            let flush = async move {
-                tokio::time::sleep(REORDER_WINDOW).await;
-                let mut slow = Vec::new();
-                hub.inner.order.flush(organization_id, |event| {
-                    hub.hand_out(organization_id, event, &mut slow)
-                });
-                hub.cut_off(organization_id, &slow);
-            };
             match tokio::runtime::Handle::try_current() {
-                Ok(runtime) => drop(runtime.spawn(flush)),
-                Err(_) => {
-                    // No runtime to wait on (not the case in the server): release at once.
-                    let mut slow = Vec::new();
-                    self.inner.order.flush(organization_id, |event| {
-                        self.hand_out(organization_id, event, &mut slow)
-                    });
-                    self.cut_off(organization_id, &slow);
+                Ok(runtime) => {
+                    let hub = self.clone();
+                    drop(runtime.spawn(async move {
+                        tokio::time::sleep(REORDER_WINDOW).await;
+                        hub.release_held(organization_id);
+                    }));
                 }
+                // No runtime to wait on (not the case in the server): release at once.
+                Err(_) => self.release_held(organization_id),
             }
         }
+    }
+
+    /// Hands on whatever the organisation's order still holds, past any gap.
+    fn release_held(&self, organization_id: OrganizationId) {
+        let mut slow = Vec::new();
+        self.inner.order.flush(organization_id, |event| {
+            self.hand_out(organization_id, event, &mut slow)
+        });
+        self.cut_off(organization_id, &slow);
     }
 
     /// Queues an event for every session of the organisation, noting those with a full queue.

@@ -11,7 +11,6 @@
 //! meant for the cancelled one: it stayed `running` for the script's minute. That was the test,
 //! not the runtime; the test now cancels once the model server has the first request.
 
-use chrono::Utc;
 use serde_json::json;
 use std::time::Duration;
 
@@ -23,19 +22,13 @@ use switchboard::db::models::Chat;
 use switchboard::domain::{ChannelId, ChatId, InboundMessage, InboundSender};
 
 fn said(channel: ChannelId, thread: &str, text: &str) -> InboundMessage {
+    let id = uuid::Uuid::now_v7().to_string();
     InboundMessage {
-        channel_id: channel,
-        external_thread_id: thread.into(),
-        external_message_id: uuid::Uuid::now_v7().to_string(),
         sender: InboundSender {
             name: Some("Ada".into()),
             ..Default::default()
         },
-        text: text.into(),
-        attachments: Vec::new(),
-        reply_to_external_id: None,
-        received_at: Utc::now(),
-        metadata: json!({}),
+        ..crate::ingest::inbound(channel, thread, &id, text)
     }
 }
 

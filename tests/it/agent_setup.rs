@@ -2,7 +2,6 @@
 //! Ollama-compatible test server, and helpers to open channels and chats, store or ingest what a
 //! contact writes, hand a chat to the agent and read what it decided.
 
-use chrono::Utc;
 use serde_json::{Value, json};
 
 use crate::agent_llm::llm_config;
@@ -248,18 +247,11 @@ pub(crate) fn inbound_message(
     text: &str,
 ) -> InboundMessage {
     InboundMessage {
-        channel_id: channel,
-        external_thread_id: thread.into(),
-        external_message_id: external_id.into(),
         sender: InboundSender {
             name: Some("Lead".into()),
             email: Some("lead@example.test".into()),
             ..Default::default()
         },
-        text: text.into(),
-        attachments: Vec::new(),
-        reply_to_external_id: None,
-        received_at: Utc::now(),
-        metadata: json!({}),
+        ..crate::ingest::inbound(channel, thread, external_id, text)
     }
 }

@@ -2,7 +2,6 @@
 //! the agent stand down, and a chat whose actor is backed up answers 429 `chat_busy` without
 //! storing anything.
 
-use chrono::Utc;
 use diesel_async::RunQueryDsl;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -50,19 +49,12 @@ async fn inbound(
         .node
         .ingestor
         .ingest(InboundMessage {
-            channel_id: channel,
-            external_thread_id: thread.into(),
-            external_message_id: format!("{thread}-{id}"),
             sender: InboundSender {
                 name: Some("Lead".into()),
                 email: Some(format!("{thread}@example.test")),
                 ..Default::default()
             },
-            text: text.into(),
-            attachments: Vec::new(),
-            reply_to_external_id: None,
-            received_at: Utc::now(),
-            metadata: json!({}),
+            ..crate::ingest::inbound(channel, thread, &format!("{thread}-{id}"), text)
         })
         .await
         .expect("ingest")

@@ -28,12 +28,12 @@ async fn pitch_log(app: &crate::support::TestApp, org: OrganizationId) -> Vec<Ag
         .expect("executions")
 }
 
-#[actix_web::test]
-async fn written_pitches_are_logged_and_spend_the_budget_cached_ones_cost_nothing() {
-    let server = OllamaServer::start(384);
-    let setup = setup_with(config_for(&server, 0), server).await;
-    let (app, org) = (&setup.app, &setup.org);
-    // One pitch costs 49 tokens (42 read, 7 written): a budget of 49 allows exactly one.
+/// Sets the organisation's bizdev agent's daily token budget; returns the agent's id.
+async fn limit_bizdev_tokens(
+    app: &crate::support::TestApp,
+    org: &crate::support::TestOrg,
+    tokens: u32,
+) -> String {
     let (_, listed) = app.get("/api/v1/agents?kind=bizdev", &org.key).await;
     let agent = listed["items"][0]["id"]
         .as_str()
@@ -43,10 +43,20 @@ async fn written_pitches_are_logged_and_spend_the_budget_cached_ones_cost_nothin
         .patch(
             &format!("/api/v1/agents/{agent}"),
             &org.key,
-            &json!({"budgets": {"tokens_per_day": 49}}),
+            &json!({"budgets": {"tokens_per_day": tokens}}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    agent
+}
+
+#[actix_web::test]
+async fn written_pitches_are_logged_and_spend_the_budget_cached_ones_cost_nothing() {
+    let server = OllamaServer::start(384);
+    let setup = setup_with(config_for(&server, 0), server).await;
+    let (app, org) = (&setup.app, &setup.org);
+    // One pitch costs 49 tokens (42 read, 7 written): a budget of 49 allows exactly one.
+    let agent = limit_bizdev_tokens(app, org, 49).await;
     let ada = contact(app, org, "Ada").await;
     let grace = contact(app, org, "Grace").await;
     setup.server.script([
@@ -150,19 +160,7 @@ async fn a_pitch_blocked_by_a_rail_is_logged_as_blocked_and_its_tokens_count() {
     let server = OllamaServer::start(384);
     let setup = setup_with(config_for(&server, 0), server).await;
     let (app, org) = (&setup.app, &setup.org);
-    let (_, listed) = app.get("/api/v1/agents?kind=bizdev", &org.key).await;
-    let agent = listed["items"][0]["id"]
-        .as_str()
-        .expect("bizdev")
-        .to_owned();
-    let (status, body) = app
-        .patch(
-            &format!("/api/v1/agents/{agent}"),
-            &org.key,
-            &json!({"budgets": {"tokens_per_day": 49}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    limit_bizdev_tokens(app, org, 49).await;
     let ada = contact(app, org, "Ada").await;
     setup.server.script([Scripted::Reply(
         "Subject: Deal\n\nWe guarantee the lowest price.".into(),

@@ -3,7 +3,6 @@
 //! event reaches the live client in cursor order without a gap, and the chat's short-term window
 //! is rebuilt from PostgreSQL with all of them.
 
-use chrono::Utc;
 use serde_json::{Value, json};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -73,18 +72,11 @@ impl Drop for PrivateRedis {
 
 fn said(channel: ChannelId, id: &str, text: &str) -> InboundMessage {
     InboundMessage {
-        channel_id: channel,
-        external_thread_id: "flush-thread".into(),
-        external_message_id: id.into(),
         sender: InboundSender {
             name: Some("Lead".into()),
             ..Default::default()
         },
-        text: text.into(),
-        attachments: Vec::new(),
-        reply_to_external_id: None,
-        received_at: Utc::now(),
-        metadata: json!({}),
+        ..crate::ingest::inbound(channel, "flush-thread", id, text)
     }
 }
 

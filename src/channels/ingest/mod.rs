@@ -9,6 +9,7 @@
 mod batch;
 mod bulk;
 mod persist;
+mod write;
 
 pub use persist::{ChannelOwner, IngestOutcome};
 

@@ -4,7 +4,6 @@
 //! page is not reloaded and the conversation not reopened. Real turns through the chat actor,
 //! the supervisor and the Ollama-compatible test server.
 
-use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::net::TcpListener;
@@ -20,18 +19,11 @@ async fn says(app: &TestApp, channel: ChannelId, thread: &str, text: &str) {
     app.node
         .ingestor
         .ingest(InboundMessage {
-            channel_id: channel,
-            external_thread_id: thread.into(),
-            external_message_id: uuid::Uuid::now_v7().to_string(),
             sender: InboundSender {
                 name: Some("Ada Byron".into()),
                 ..Default::default()
             },
-            text: text.into(),
-            attachments: Vec::new(),
-            reply_to_external_id: None,
-            received_at: Utc::now(),
-            metadata: json!({}),
+            ..crate::ingest::inbound(channel, thread, &uuid::Uuid::now_v7().to_string(), text)
         })
         .await
         .expect("ingest");
